@@ -1,0 +1,24 @@
+"""Reference implementations, one family per file, and the registry that names them.
+
+>>> from cnncourse.models import create_model, list_models
+>>> model = create_model("resnet20", num_classes=10, in_channels=1)
+"""
+
+from cnncourse.models import baseline, densenet, efficientnet, mobilenet, nas, resnet, senet, wide_resnet
+from cnncourse.models._registry import ModelInfo, create_model, list_models, model_info, register_model
+
+__all__ = [
+    "ModelInfo",
+    "baseline",
+    "create_model",
+    "densenet",
+    "efficientnet",
+    "list_models",
+    "mobilenet",
+    "model_info",
+    "nas",
+    "register_model",
+    "resnet",
+    "senet",
+    "wide_resnet",
+]
