@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+import torch
 
 os.environ.setdefault("CNNCOURSE_FAST", "1")
+# The suite runs two pytest workers on two cores; more threads per worker only fight over the cores.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
