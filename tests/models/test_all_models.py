@@ -8,7 +8,6 @@ keyword-only builders that accept ``in_channels=1``, and the registry's answer t
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -28,13 +27,6 @@ FASHION_MNIST_SIDE = 28
 BATCH = 2  # BatchNorm in training mode needs more than one value per channel
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """On a shared 2-core machine, torch's second thread waits on busy cores: one thread is ~10× faster."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def small_input_shape(name: str, in_channels: int | None = None) -> tuple[int, int, int, int]:

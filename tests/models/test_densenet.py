@@ -3,8 +3,6 @@ and the sizes of the CIFAR DenseNet-BC networks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 from torch import Tensor, nn
@@ -12,15 +10,6 @@ from torch import Tensor, nn
 from cnncourse.errors import CourseError
 from cnncourse.models import create_model
 from cnncourse.models.densenet import DenseBlock, DenseLayer, DenseNet, Transition, densenet_bc_cifar
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """On a shared 2-core machine, torch's second thread waits on busy cores: one thread is ~10× faster."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def parameter_count(model: nn.Module) -> int:

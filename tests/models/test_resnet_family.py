@@ -7,7 +7,6 @@ the two convolutions and never on the shortcut; SE squeeze widths are C/16 and a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -29,15 +28,6 @@ from cnncourse.models.resnet import (
 )
 from cnncourse.models.senet import SEBasicBlock, SEBottleneck
 from cnncourse.models.wide_resnet import WideBasicBlock, WideResNet, wide_resnet
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """On a shared 2-core machine, torch's second thread waits on busy cores: one thread is ~10× faster."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def parameter_count(model: nn.Module) -> int:

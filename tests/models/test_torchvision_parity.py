@@ -10,8 +10,6 @@ swapped BatchNorms would go unnoticed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 import torchvision
@@ -54,13 +52,6 @@ PUBLISHED_PARAMETER_COUNTS: dict[str, int] = {
 INPUT_SIDE = 64  # small enough to keep the whole file fast; every network still ends on a ≥ 1×1 map
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """On a shared 2-core machine, torch's second thread waits on busy cores: one thread is ~10× faster."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def parameter_count(model: nn.Module) -> int:
