@@ -1061,7 +1061,7 @@ def inverted_residual_macs(
 
     The expansion runs at the input resolution, the depthwise conv carries the stride, the projection
     runs at the output resolution: ``h·w·c_in·t + h'·w'·t·c_in·(k² + c_out)``; with stride 1 that is
-    the paper's ``h·w·d'·t·(d' + k² + d'')`` (Sandler et al., Section 5.1).
+    the paper's ``h·w·d'·t·(d' + k² + d'')`` (Sandler et al., 2018, arXiv:1801.04381, Section 3.3).
     """
     hidden = _expanded(c_in, expand_ratio)
     h_out, w_out = conv_output_size(h_in, kernel_size, stride), conv_output_size(w_in, kernel_size, stride)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from cnncourse.errors import UnknownNameError
+from cnncourse.errors import CourseError, UnknownNameError
+from cnncourse.models._torchvision import WEIGHT_CHOICES
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,24 @@ def list_models(family: str | None = None) -> list[str]:
     if family is not None and family not in {info.family for info in _MODELS.values()}:
         raise UnknownNameError("model family", family, {info.family for info in _MODELS.values()})
     return sorted(name for name, info in _MODELS.items() if family is None or info.family == family)
+
+
+def check_model_arguments(num_classes: int, in_channels: int, weights: str | None = None) -> None:
+    """Raise :class:`CourseError` for a class or channel count a model cannot have, or for pretrained
+    weights requested with a head or stem that torchvision's ImageNet weights do not fit."""
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise CourseError(
+            f"num_classes must be a positive integer (10 for Fashion-MNIST), got {num_classes!r}."
+        )
+    if not isinstance(in_channels, int) or in_channels < 1:
+        raise CourseError(
+            "in_channels must be a positive integer (1 for Fashion-MNIST, 3 for colour images), "
+            f"got {in_channels!r}."
+        )
+    if weights not in WEIGHT_CHOICES:
+        raise CourseError(f"weights={weights!r} is not supported: use None (random init) or 'torchvision'.")
+    if weights is not None and (num_classes != 1000 or in_channels != 3):
+        raise CourseError(
+            "torchvision's ImageNet weights fit num_classes=1000 and in_channels=3. Build the model with "
+            "those, then call model.reset_classifier(num_classes) to get a new head for your classes."
+        )

@@ -44,9 +44,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from cnncourse.errors import CourseError
-from cnncourse.models._registry import register_model
+from cnncourse.models._registry import check_model_arguments, register_model
 from cnncourse.models._torchvision import apply_weights
-from cnncourse.models.resnet import check_model_arguments
 
 PAPER = "Huang et al., 2017, arXiv:1608.06993"
 

@@ -48,8 +48,8 @@ from torch import Tensor, nn
 
 from cnncourse.errors import CourseError
 from cnncourse.layers import Conv2dNormActivation
-from cnncourse.models._registry import register_model
-from cnncourse.models._torchvision import WEIGHT_CHOICES, apply_weights
+from cnncourse.models._registry import check_model_arguments, register_model
+from cnncourse.models._torchvision import apply_weights
 
 PAPER = "He et al., 2015, arXiv:1512.03385"
 PREACT_PAPER = "He et al., 2016, arXiv:1603.05027"
@@ -80,27 +80,6 @@ SHORTCUT_OPTIONS: tuple[str, ...] = ("A", "B", "none")
 # ----------------------------------------------------------------------------------------------------
 # Argument checks shared by the families in this package
 # ----------------------------------------------------------------------------------------------------
-
-
-def check_model_arguments(num_classes: int, in_channels: int, weights: str | None = None) -> None:
-    """Raise :class:`CourseError` for a class or channel count a model cannot have, or for pretrained
-    weights requested with a head or stem that torchvision's ImageNet weights do not fit."""
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise CourseError(
-            f"num_classes must be a positive integer (10 for Fashion-MNIST), got {num_classes!r}."
-        )
-    if not isinstance(in_channels, int) or in_channels < 1:
-        raise CourseError(
-            "in_channels must be a positive integer (1 for Fashion-MNIST, 3 for colour images), "
-            f"got {in_channels!r}."
-        )
-    if weights not in WEIGHT_CHOICES:
-        raise CourseError(f"weights={weights!r} is not supported: use None (random init) or 'torchvision'.")
-    if weights is not None and (num_classes != 1000 or in_channels != 3):
-        raise CourseError(
-            "torchvision's ImageNet weights fit num_classes=1000 and in_channels=3. Build the model with "
-            "those, then call model.reset_classifier(num_classes) to get a new head for your classes."
-        )
 
 
 # ----------------------------------------------------------------------------------------------------

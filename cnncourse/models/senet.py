@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from cnncourse.errors import CourseError
 from cnncourse.layers import SqueezeExcitation
-from cnncourse.models._registry import register_model
+from cnncourse.models._registry import check_model_arguments, register_model
 from cnncourse.models.resnet import (
     Bottleneck,
     CifarBasicBlock,
@@ -40,7 +40,6 @@ from cnncourse.models.resnet import (
     ResidualShortcut,
     ResNet,
     ShortcutOption,
-    check_model_arguments,
 )
 
 PAPER = "Hu et al., 2017, arXiv:1709.01507"

@@ -42,9 +42,9 @@ import torch
 from torch import Tensor, nn
 
 from cnncourse.errors import CourseError
-from cnncourse.models._registry import register_model
+from cnncourse.models._registry import check_model_arguments, register_model
 from cnncourse.models._torchvision import apply_weights
-from cnncourse.models.resnet import Bottleneck, ResNet, check_model_arguments, conv1x1, conv3x3
+from cnncourse.models.resnet import Bottleneck, ResNet, conv1x1, conv3x3
 
 PAPER = "Zagoruyko & Komodakis, 2016, arXiv:1605.07146"
 
