@@ -407,8 +407,12 @@ def _found(checks: Sequence[Check], name: str) -> str:
     return "?"
 
 
-def notebook_check() -> list[Check]:
-    """Print a compact report (3–6 lines) for the first cell of a notebook; return the full report."""
+def notebook_check() -> None:
+    """Print a compact report (3–6 lines) for the first cell of a notebook.
+
+    Returns nothing, so the cell shows only the printed lines (a returned list would be displayed with its
+    local paths). ``report()`` gives the full list of checks.
+    """
     checks = report()
     torch_version = _found(checks, "PyTorch").split()[0]
     torchvision_version = _found(checks, "torchvision").split()[0]
@@ -430,7 +434,6 @@ def notebook_check() -> list[Check]:
         print(f"… and {len(problems) - 3} more: run  python -m cnncourse doctor  for the full report.")
     elif not problems:
         print("✓ environment ready")
-    return checks
 
 
 def main(argv: list[str]) -> int:
