@@ -96,7 +96,7 @@ def lab(extra: list[str]) -> int:
 def test(extra: list[str]) -> int:
     python = ensure_environment()
     ensure_system_packages()
-    env = {**os.environ, "CNNCOURSE_FAST": "1", "MPLBACKEND": "Agg"}
+    env = {**os.environ, "CNNCOURSE_FAST": "1"}
     code = subprocess.call([str(python), *UNIT_TESTS, *extra], cwd=ROOT, env=env)
     if code != 0:
         return code

@@ -6,6 +6,7 @@ import os
 
 import pytest
 import torch
+from fixtures_data import tiny_fashion_mnist, tiny_fashion_mnist_env  # noqa: F401  (shared fixtures)
 
 os.environ.setdefault("CNNCOURSE_FAST", "1")
 # The suite runs two pytest workers on two cores; more threads per worker only fight over the cores.
