@@ -112,3 +112,19 @@ def test_cli_unknown_command_suggests_the_close_one_without_a_traceback() -> Non
     assert result.returncode == 2
     assert "Did you mean: doctor?" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_readme_links_and_colab_badges_point_at_files_that_exist() -> None:
+    from cnncourse.settings import COURSE_REPO_BRANCH, COURSE_REPO_URL
+
+    readme = (ROOT / "README.md").read_text()
+    repository_path = COURSE_REPO_URL.removeprefix("https://github.com/")
+    badge_prefix = f"https://colab.research.google.com/github/{repository_path}/blob/{COURSE_REPO_BRANCH}/"
+    badges = re.findall(r"\(https://colab\.research\.google\.com/github/[^)]+\)", readme)
+    assert badges, "the course map has Colab badges"
+    for badge in badges:
+        target = badge[1:-1]
+        assert target.startswith(badge_prefix), f"{target} is not in {COURSE_REPO_URL}@{COURSE_REPO_BRANCH}"
+        assert (ROOT / target.removeprefix(badge_prefix)).exists(), f"the badge opens a missing file: {target}"
+    for link in re.findall(r"\]\(((?:notebooks|exercises|solutions)/[^)]+)\)", readme):
+        assert (ROOT / link).exists(), f"README links to a missing file: {link}"
