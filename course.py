@@ -96,7 +96,8 @@ def lab(extra: list[str]) -> int:
 def test(extra: list[str]) -> int:
     python = ensure_environment()
     ensure_system_packages()
-    env = {**os.environ, "CNNCOURSE_FAST": "1"}
+    # Two pytest workers (and two notebook kernels) share the cores: one thread each avoids oversubscription.
+    env = {**os.environ, "CNNCOURSE_FAST": "1", "OMP_NUM_THREADS": "1"}
     code = subprocess.call([str(python), *UNIT_TESTS, *extra], cwd=ROOT, env=env)
     if code != 0:
         return code

@@ -372,7 +372,8 @@ def one_cycle_factor(step: int, total_steps: int) -> float:
     peak = max(ONE_CYCLE_WARMUP * total_steps - 1.0, 1.0)  # the step at the top (OneCycleLR's, at least 1)
     if step <= peak:
         return ONE_CYCLE_START + (1 - ONE_CYCLE_START) * (1 - math.cos(math.pi * step / peak)) / 2
-    progress = min((step - peak) / (total_steps - 1 - peak), 1.0)
+    descent = max(total_steps - 1 - peak, 1.0)  # at least one step, so a 2-step run does not divide by zero
+    progress = min((step - peak) / descent, 1.0)
     return ONE_CYCLE_END + (1 - ONE_CYCLE_END) * (1 + math.cos(math.pi * progress)) / 2
 
 

@@ -129,6 +129,13 @@ def test_one_cycle_factor_matches_torch_one_cycle_lr() -> None:
     assert train.one_cycle_factor(0, 1) == pytest.approx(0.04)
 
 
+@pytest.mark.parametrize("total_steps", range(1, 13))
+def test_one_cycle_factor_is_defined_for_every_step_a_short_run_takes(total_steps: int) -> None:
+    # the scheduler is stepped after every batch, so it is also evaluated at step == total_steps
+    factors = [train.one_cycle_factor(step, total_steps) for step in range(total_steps + 1)]
+    assert all(0 < factor <= 1 for factor in factors), factors
+
+
 def test_weight_decay_skips_biases_and_norm_parameters() -> None:
     net = TinyNet()
     groups = train._parameter_groups(net, 0.01)
