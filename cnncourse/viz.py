@@ -1,8 +1,9 @@
 """Plots for the chapters: training curves, image grids, confusion matrices.
 
-Every function returns a :class:`matplotlib.figure.Figure` built directly (not through ``pyplot``):
-Jupyter and Colab display a returned figure once, no global figure list fills up when a widget
-redraws, and nothing depends on the active backend. Save one with ``fig.savefig(path)``.
+Every function returns a :class:`matplotlib.figure.Figure` built directly (not through ``pyplot``), so
+no global figure list fills up when a widget redraws. A notebook shows a returned figure as the cell's
+value once matplotlib's inline display is on: run ``%matplotlib inline`` first (every chapter's import cell
+does), and don't end the line with ``;``, which hides the value. Save one with ``fig.savefig(path)``.
 """
 
 from __future__ import annotations
