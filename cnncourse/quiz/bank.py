@@ -570,3 +570,42 @@ __all__ = [
     "parse_bank_document",
     "summarize",
 ]
+
+
+@dataclass(frozen=True)
+class GlossaryEntry:
+    """One cheat-sheet line: the term in Japanese and English, and the fact worth remembering in each."""
+
+    ja: str
+    en: str
+    note_ja: str
+    note_en: str
+
+
+_GLOSSARY_FIELDS = ("ja", "en", "note_ja", "note_en")
+
+
+def load_glossary(chapter: str, *, directory: str | Path | None = None) -> list[GlossaryEntry]:
+    """The bilingual glossary of ``chapter`` from the ``glossary_*.yaml`` files beside the question bank.
+
+    Each file maps chapter slugs to lists of ``{ja, en, note_ja, note_en}``; a malformed entry raises a
+    :class:`CourseError` naming the file, the chapter and the entry's position.
+    """
+    folder = _bank_directory(directory)
+    found: dict[str, list[GlossaryEntry]] = {}
+    for path in sorted(folder.glob("glossary_*.yaml")):
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        if not isinstance(document, Mapping):
+            raise CourseError(f"{path}: a glossary maps chapter names to lists of entries.")
+        for slug, entries in document.items():
+            if not isinstance(entries, list):
+                raise CourseError(f"{path}: glossary of {slug!r} must be a list of entries.")
+            for position, entry in enumerate(entries, start=1):
+                missing = [name for name in _GLOSSARY_FIELDS if not isinstance(entry, Mapping)
+                           or not str(entry.get(name, "")).strip()]
+                if missing:
+                    raise CourseError(f"{path}: {slug} entry {position} lacks {', '.join(missing)}.")
+                found.setdefault(str(slug), []).append(GlossaryEntry(*(str(entry[n]) for n in _GLOSSARY_FIELDS)))
+    if chapter not in found:
+        raise UnknownNameError("glossary chapter", chapter, found)
+    return found[chapter]
