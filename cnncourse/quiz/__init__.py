@@ -27,6 +27,7 @@ from cnncourse.quiz.bank import (
     chapter_title,
     chapters,
     load_bank,
+    load_glossary,
 )
 from cnncourse.quiz.engine import AnswerFormatError, Result, Score, check_answer, parse_answer
 from cnncourse.quiz.progress import ProgressStore
@@ -63,6 +64,7 @@ __all__ = [
     "drill_kinds",
     "generate",
     "load_bank",
+    "load_glossary",
     "parse_answer",
     "show",
 ]

@@ -567,6 +567,8 @@ __all__ = [
     "check_language",
     "load_bank",
     "load_bank_file",
+    "load_glossary",
+    "GlossaryEntry",
     "parse_bank_document",
     "summarize",
 ]
