@@ -17,9 +17,11 @@ Checkpoints are looked up, in this order, in an explicit ``directory=``, the fol
 ``CNNCOURSE_CHECKPOINTS`` environment variable (several separated by ``os.pathsep``), and the
 reference checkpoints shipped with the package (``cnncourse/checkpoints/``). The first match wins.
 
->>> from cnncourse.pretrained import list_checkpoints, load_pretrained  # doctest: +SKIP
->>> model = load_pretrained("resnet20_fashion_mnist")                    # doctest: +SKIP
->>> model.checkpoint_metadata["test_accuracy"]                           # doctest: +SKIP
+Usage::
+
+    from cnncourse.pretrained import list_checkpoints, load_pretrained
+    model = load_pretrained("resnet20_fashion_mnist")
+    model.checkpoint_metadata["test_accuracy"]
 """
 
 from __future__ import annotations
