@@ -460,12 +460,9 @@ def _load(
     device: str | torch.device,
     keep: bool,
 ) -> tuple[nn.Module | None, dict[str, Any]]:
-    try:
-        target = torch.device(device)
-    except RuntimeError as error:
-        raise CourseError(f"Unknown device {device!r}: use 'cpu', 'cuda' or 'mps'.") from error
-    if target.type == "cuda" and not torch.cuda.is_available():
-        raise CourseError("device='cuda' was asked for but no CUDA GPU is available here: use device='cpu'.")
+    from cnncourse.profile import resolve_device
+
+    target = resolve_device(device)
     weights, metadata_path = _locate(name_or_path, directory)
     metadata = _read_metadata(metadata_path, weights)
     data = _read_verified_weights(weights, metadata)  # hash first: nothing unverified is parsed

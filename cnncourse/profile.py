@@ -70,6 +70,7 @@ __all__ = [
     "mbconv_params",
     "measure_latency",
     "peak_memory",
+    "resolve_device",
     "se_macs",
     "se_params",
     "summary",
@@ -311,7 +312,8 @@ def describe_device(device: str | torch.device = "cpu") -> str:
     return f"cpu: {cores} core{'s' if cores != 1 else ''}, {_cpu_model_name()}"
 
 
-def _resolve_device(device: str | torch.device) -> torch.device:
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``device`` as a ``torch.device`` that exists here; a clear CourseError for one that does not."""
     try:
         resolved = torch.device(device)
     except RuntimeError as error:
@@ -402,7 +404,7 @@ def measure_latency(
         raise CourseError(f"repeats must be an integer ≥ 1, got {repeats!r}.")
     warmup = warmup if warmup is not None else (1 if fast_mode() else 5)
     repeats = repeats if repeats is not None else (5 if fast_mode() else 20)
-    target = _resolve_device(device)
+    target = resolve_device(device)
     times_ms: list[float] = []
     with _on_device(model, target), _inference_mode(model):
         x = _example_input(model, input_size, batch_size)
@@ -478,7 +480,7 @@ def peak_memory(
 
     BatchNorm layers run in eval mode so the measurement does not change their running statistics.
     """
-    target = _resolve_device(device)
+    target = resolve_device(device)
     saved: dict[tuple[str, int], int] = {}
 
     with _on_device(model, target):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 
-import pytest
 import torch
 import torch.nn.functional as F
+from check_helpers import assert_passed, failures
 from torch import Tensor, nn
 
-from cnncourse.check import blocks, core
-from cnncourse.check.core import Exercise, ExerciseResult, Status
+from cnncourse.check import blocks
+from cnncourse.check.core import Exercise, Status
 from cnncourse.layers import SqueezeExcitation
 from cnncourse.layers.inverted_residual import InvertedResidual
 from cnncourse.models.densenet import DenseLayer
@@ -18,17 +18,7 @@ from cnncourse.models.densenet import DenseLayer
 EXERCISE = Exercise("99_test", 1, "test_block", "テスト", "Test", 1)
 
 
-@pytest.fixture(autouse=True)
-def fresh_session() -> None:
-    core.forget_results()
 
-
-def failures(result: ExerciseResult) -> str:
-    return "\n".join(p.detail for p in result.properties if not p.passed)
-
-
-def assert_passed(result: ExerciseResult) -> None:
-    assert result.status is Status.PASSED, failures(result)
 
 
 # --------------------------------------------------------------------------- DenseNet

@@ -16,10 +16,6 @@ SECOND = Exercise("99_test", 2, "test_second", "二つ目", "Second", 1)
 CHAPTER = Chapter("99_test", "テスト章", "Test chapter", (FIRST, SECOND))
 
 
-@pytest.fixture(autouse=True)
-def fresh_session() -> None:
-    core.forget_results()
-
 
 def test_grade_ids_follow_nbgraders_rule_and_points_are_not_negative() -> None:
     with pytest.raises(CourseError, match="grade_id"):

@@ -48,10 +48,6 @@ def run_in_process(notebook: nbformat.NotebookNode) -> str:
     return printed.getvalue()
 
 
-@pytest.fixture(autouse=True)
-def fresh_session() -> None:
-    core.forget_results()
-
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_check_cells_match_the_chapters_exercises_in_order_with_their_points(chapter: str) -> None:

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import pytest
-import torch
 import torch.nn.functional as F
+from check_helpers import assert_passed, failures
 from torch import Tensor, nn
 
-from cnncourse.check import core
 from cnncourse.check import resnet as checks
-from cnncourse.check.core import ExerciseResult, Status
+from cnncourse.check.core import Status
 from cnncourse.models import resnet as reference
 
 Shortcut = nn.Module | None
 
 
-@pytest.fixture(autouse=True)
-def fresh_session() -> None:
-    core.forget_results()
 
-
-def failures(result: ExerciseResult) -> str:
-    return "\n".join(p.detail for p in result.properties if not p.passed)
-
-
-def assert_passed(result: ExerciseResult) -> None:
-    assert result.status is Status.PASSED, failures(result)
 
 
 # --------------------------------------------------------------------------- calculations by hand

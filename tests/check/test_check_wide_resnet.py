@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch.nn.functional as F
+from check_helpers import assert_passed, failures
 from torch import Tensor, nn
 
-from cnncourse.check import core
 from cnncourse.check import wide_resnet as checks
-from cnncourse.check.core import ExerciseResult, Status
+from cnncourse.check.core import Status
 from cnncourse.models import wide_resnet as reference
-
-
-@pytest.fixture(autouse=True)
-def fresh_session() -> None:
-    core.forget_results()
-
-
-def failures(result: ExerciseResult) -> str:
-    return "\n".join(p.detail for p in result.properties if not p.passed)
-
-
-def assert_passed(result: ExerciseResult) -> None:
-    assert result.status is Status.PASSED, failures(result)
 
 
 def groups(depth: int, k: int) -> list[tuple[int, int]]:
