@@ -6,7 +6,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from check_helpers import assert_passed, failures
+from check_helpers import assert_passed, failures, fresh_session  # noqa: F401  (autouse fixture)
 from torch import Tensor, nn
 
 from cnncourse.check import blocks

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from check_helpers import fresh_session  # noqa: F401  (autouse fixture)
 
 from cnncourse.check import core
 from cnncourse.check.core import Chapter, Checker, Exercise, Status

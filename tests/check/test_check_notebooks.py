@@ -14,6 +14,7 @@ from types import ModuleType
 
 import nbformat
 import pytest
+from check_helpers import fresh_session  # noqa: F401  (autouse fixture)
 
 from cnncourse.check import core
 from cnncourse.check import resnet as resnet_checks

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch.nn.functional as F
-from check_helpers import assert_passed, failures
+from check_helpers import assert_passed, failures, fresh_session  # noqa: F401  (autouse fixture)
 from torch import Tensor, nn
 
 from cnncourse.check import resnet as checks
