@@ -665,12 +665,22 @@ def save_checkpoint(
             stream.write("\n")
             stream.flush()
             os.fsync(stream.fileno())
+        file_mode = _default_file_mode()  # mkstemp makes 0o600 files; a checkpoint is meant to be shared
+        os.chmod(weights_tmp, file_mode)
+        os.chmod(metadata_tmp, file_mode)
         os.replace(weights_tmp, weights_path)
         os.replace(metadata_tmp, metadata_path)
     finally:
         for leftover in temporary:
             leftover.unlink(missing_ok=True)
     return weights_path
+
+
+def _default_file_mode() -> int:
+    """The mode ``open()`` would give a new file: 0o666 less the process umask."""
+    umask = os.umask(0)  # reading the umask means setting it; put it straight back
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -235,11 +235,16 @@ def _train(args: argparse.Namespace, argv: list[str], setup: DistributedSetup, d
                 f"trained {len(history)} epoch(s) in {wall_time:.1f} s")
     failure: CourseError | None = None
     if setup.is_main:
-        device_text = str(device)
-        if setup.world_size > 1:
-            from cnncourse.profile import describe_device
+        from cnncourse.profile import describe_device
 
-            device_text = f"{describe_device(device)} × {setup.world_size} processes"
+        # What a reader needs to judge the wall time: the hardware, and on a CPU how many threads it used.
+        device_text = describe_device(device)
+        if device.type == "cpu":
+            device_text += f", {torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}"
+        if amp:
+            device_text += f", {amp} autocast"
+        if setup.world_size > 1:
+            device_text += f" × {setup.world_size} processes"
         try:
             path = save_checkpoint(
                 model, args.out, name=name, architecture=args.model, model_kwargs=model_kwargs,

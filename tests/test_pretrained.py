@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -126,6 +128,16 @@ def test_save_writes_weights_and_complete_metadata(tmp_path: Path) -> None:
     assert created.utcoffset() == timezone.utc.utcoffset(None)
     assert abs((datetime.now(timezone.utc) - created).total_seconds()) < 600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny_fashion.json", "tiny_fashion.safetensors"]
+
+
+def test_saved_files_follow_the_umask_not_mkstemps_private_mode(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        path = save(trained_tiny(), tmp_path)
+    finally:
+        os.umask(previous)
+    for written in (path, path.with_suffix(".json")):
+        assert stat.S_IMODE(written.stat().st_mode) == 0o644, written
 
 
 def test_load_pretrained_restores_the_exact_model(tmp_path: Path) -> None:
