@@ -1,0 +1,86 @@
+"""The reference checkpoints shipped in ``cnncourse/checkpoints/`` say what the chapters claim they say.
+
+Chapter 01 reads two things from them: the trained ResNet-20 (its accuracy, confusion matrix and mistakes)
+and four equal-budget runs of plain/residual networks at 20 and 56 layers (the degradation curves). These
+tests re-measure the first on the real test set and check that the second show what the prose describes,
+so a re-trained checkpoint that no longer does fails here rather than in a learner's notebook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cnncourse import data, pretrained
+from cnncourse.train import evaluate
+
+SHIPPED = Path(pretrained.__file__).resolve().parent / "checkpoints"
+REAL_DATA = Path("/usr/share/datasets/fashion-mnist")
+
+#: name -> least test accuracy on all 10,000 Fashion-MNIST test images (the targets of the chapter issue).
+ACCURACY_TARGETS = {"resnet20_fashion_mnist": 0.935}
+DEGRADATION_RUNS = {name: f"{name}_fashion_mnist_4ep" for name in ("plain20", "plain56", "resnet20", "resnet56")}
+
+
+def shipped_metadata(name: str) -> dict:
+    path = SHIPPED / f"{name}.safetensors"
+    assert path.is_file(), f"reference checkpoint {name} is not shipped in {SHIPPED}"
+    return pretrained.verify_checkpoint(path)
+
+
+def final_training_error(metadata: dict) -> float:
+    return 1 - metadata["history"]["train_accuracy"][-1]
+
+
+@pytest.mark.parametrize("name", sorted(ACCURACY_TARGETS))
+def test_reference_checkpoint_meets_its_target_and_records_its_run(name: str) -> None:
+    metadata = shipped_metadata(name)
+    history = metadata["history"]
+    assert metadata["dataset"] == "fashion-mnist" and not history["fast_mode"]
+    assert metadata["test_accuracy"] >= ACCURACY_TARGETS[name]
+    assert len(history["epochs"]) == metadata["epochs"] == len(history["val_accuracy"])
+    assert history["config"]["train_images"] == 60_000  # the full training set, not a subset
+    # The device is described (hardware, threads), not just "cpu", and the command can be re-run.
+    assert metadata["device"].startswith(("cpu: ", "cuda: ")), metadata["device"]
+    assert metadata["command"].startswith("python -m cnncourse train --model ")
+    assert metadata["wall_time_s"] >= sum(history["seconds"]) * 0.99
+
+
+@pytest.mark.parametrize("name", sorted(ACCURACY_TARGETS))
+def test_reference_accuracy_is_reproduced_on_the_real_test_set(name: str) -> None:
+    """Re-evaluate in float32 on all 10,000 test images: the recorded figure must not be a stale number."""
+    assert (REAL_DATA / "t10k-images-idx3-ubyte.gz").is_file(), (
+        "this test needs the real data: sudo apt-get install dataset-fashion-mnist")
+    test_set = data.fashion_mnist(train=False, root=REAL_DATA, download=False)
+    model = pretrained.load_pretrained(name, device="cpu")
+    measured = evaluate(model, test_set, amp=False, fast=False)
+    assert measured["count"] == 10_000
+    # The run evaluated under bf16 autocast; float32 may flip a handful of borderline images.
+    assert abs(measured["accuracy"] - model.checkpoint_metadata["test_accuracy"]) <= 0.002
+
+
+def test_degradation_runs_share_one_recipe_and_show_the_degradation_problem() -> None:
+    runs = {name: shipped_metadata(checkpoint) for name, checkpoint in DEGRADATION_RUNS.items()}
+    configs = []
+    for name, metadata in runs.items():
+        assert metadata["architecture"] == name
+        config = dict(metadata["history"]["config"])
+        configs.append(config)
+        assert config["train_images"] == 60_000 and not metadata["history"]["fast_mode"]
+    assert all(config == configs[0] for config in configs), "the four runs must differ only in the network"
+    assert len({metadata["epochs"] for metadata in runs.values()}) == 1
+    error = {name: final_training_error(metadata) for name, metadata in runs.items()}
+    # What chapter 01 says the curves show: the deeper plain network has the higher *training* error,
+    # and with shortcuts going deeper costs less than without them.
+    assert error["plain56"] > error["plain20"]
+    assert error["resnet56"] - error["resnet20"] < error["plain56"] - error["plain20"]
+    assert error["resnet56"] < error["plain56"]
+
+
+def test_every_shipped_checkpoint_is_named_in_the_folder_readme() -> None:
+    readme = (SHIPPED / "README.md").read_text(encoding="utf-8")
+    shipped = sorted(path.stem for path in SHIPPED.glob("*.safetensors"))
+    assert shipped, "no reference checkpoint is shipped"
+    for name in shipped:
+        assert f"`{name}`" in readme, f"{name} is shipped but not described in {SHIPPED / 'README.md'}"
