@@ -622,8 +622,9 @@ if CHECKPOINT in {info.name for info in list_checkpoints()}:
           f"{'not recorded' if accuracy is None else f'{accuracy:.2%}'}; trained with: {metadata['command']}")
 else:
     shown_model, shown_history, shown_label = live_model, live_history, "WRN-16-2 (live run)"
-    print(f"The reference checkpoint {CHECKPOINT} is not shipped yet; train it with 'python -m cnncourse train "
-          f"--model wrn_16_4 --dataset fashion-mnist --epochs 30 --out checkpoints' and set "
+    print(f"The reference checkpoint {CHECKPOINT} is not shipped yet (WRN-16-4 costs about ten times ResNet-20's "
+          f"multiply-adds per image: hours on a CPU, so it waits for a GPU). Train it with 'python -m cnncourse "
+          f"train --model wrn_16_4 --dataset fashion-mnist --epochs 30 --out checkpoints' and set "
           f"CNNCOURSE_CHECKPOINTS=checkpoints. Below: the same plots for the live run instead.")
 
 # %%
