@@ -209,6 +209,16 @@ def wide_resnet(
 
 
 @register_model(family="wide_resnet", input_size=(3, 32, 32), paper=PAPER)
+def wrn_10_2(*, num_classes: int = 10, in_channels: int = 3, dropout: float = 0.0) -> WideResNet:
+    """WRN-10-2: 1 block per group, widths 32/64/128 (0.30M parameters).
+
+    Not one of the paper's configurations: it is the wide-and-shallow counterpart of ResNet-20 (0.27M
+    parameters, almost the same multiply-adds), small enough to train to convergence on a CPU.
+    """
+    return WideResNet(10, 2, dropout=dropout, num_classes=num_classes, in_channels=in_channels)
+
+
+@register_model(family="wide_resnet", input_size=(3, 32, 32), paper=PAPER)
 def wrn_16_4(*, num_classes: int = 10, in_channels: int = 3, dropout: float = 0.0) -> WideResNet:
     """WRN-16-4: 2 blocks per group, widths 64/128/256 (2.7M parameters); quick to train."""
     return WideResNet(16, 4, dropout=dropout, num_classes=num_classes, in_channels=in_channels)
