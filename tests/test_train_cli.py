@@ -13,6 +13,7 @@ import torch
 
 from cnncourse import cli, data, train_cli
 from cnncourse.pretrained import load_pretrained
+from cnncourse.profile import describe_device
 from cnncourse.train import parameter_checksum
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,9 @@ def test_train_writes_a_checkpoint_that_loads_back(tiny_fashion_mnist_env: Path,
                                    f"{out} --batch-size 16 --no-progress --optimizer adamw --name tiny_run")
     assert metadata["history"]["config"]["optimizer"] == "adamw"
     assert 0.0 <= metadata["test_accuracy"] <= 1.0
+    # The hardware and thread count are recorded, so the wall time can be judged (conftest: one thread).
+    threads = torch.get_num_threads()
+    assert metadata["device"] == f"{describe_device('cpu')}, {threads} thread{'s' if threads != 1 else ''}"
     model = load_pretrained(out / "tiny_run.safetensors")
     assert sum(p.numel() for p in model.parameters()) == metadata["params"] == 421_738
 
