@@ -16,7 +16,7 @@ After ``--warmup`` untimed steps (oneDNN builds its kernels), the loops take tur
 rounds of ``--steps`` timed steps each, so a change in the machine's load hits all of them alike; the
 median round is reported. Only training steps are timed (no evaluation). ``--variants`` adds the intermediate steps (batched
 augmentation alone, then channels_last), the opt-in ``amp="bf16"`` where the CPU has bfloat16
-hardware, ``torch.compile`` with ``--compile``, and the two data pipelines alone.
+hardware, ``torch.compile`` with ``--compile`` (alone and with bf16), and the two data pipelines alone.
 """
 
 from __future__ import annotations
@@ -186,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         loops["bf16"] = CourseLoop(args.model, dataset, args.batch_size, amp="bf16")
     if args.variants and args.compile:
         loops["compiled"] = CourseLoop(args.model, dataset, args.batch_size, compile=True)
+        if cpu_has_native_bfloat16():
+            loops["bf16 compiled"] = CourseLoop(args.model, dataset, args.batch_size, compile=True, amp="bf16")
     for loop in loops.values():  # warm-up: oneDNN builds its kernels, torch.compile compiles
         if args.warmup:
             loop.run(args.warmup)
@@ -201,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         "course": "cnncourse.train (defaults: batched augmentation, channels_last)",
         "bf16": "cnncourse.train, amp='bf16' (opt-in; this CPU has bf16 hardware)",
         "compiled": "cnncourse.train + torch.compile",
+        "bf16 compiled": "cnncourse.train, amp='bf16' + torch.compile (both opt-in)",
     }
     width = max(len(descriptions[name]) for name in loops)
     for name in loops:
