@@ -7,6 +7,7 @@ import itertools
 import json
 import math
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -325,15 +326,20 @@ def test_plain_cnn_trains_on_the_tiny_data(tiny: tuple[data.ImageDataset, data.I
 
 
 # --------------------------------------------------------------------------------------------------
-# The benchmark script runs (its ratio is measured by hand, see the README)
+# The benchmark scripts run (their ratios are measured by hand, see the README)
 # --------------------------------------------------------------------------------------------------
 
 
-def test_throughput_benchmark_runs_a_few_steps(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("train_throughput", ROOT / "benchmarks" / "train_throughput.py")
+def load_benchmark(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     assert spec is not None and spec.loader is not None
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_throughput_benchmark_runs_a_few_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    benchmark = load_benchmark("train_throughput")
     assert benchmark.main(["--model", "plain_cnn", "--steps", "2", "--warmup", "1", "--repeats", "1", "--batch-size", "16",
                            "--variants"]) == 0
     output = capsys.readouterr().out
@@ -342,3 +348,23 @@ def test_throughput_benchmark_runs_a_few_steps(capsys: pytest.CaptureFixture[str
     assert float(ratio_line.split(":")[1].strip().rstrip("x")) > 0
     with pytest.raises(SystemExit, match="Unknown model"):
         benchmark.main(["--model", "plain_cn"])
+
+
+def test_step_profile_groups_operators_and_prints_the_convolution_ceiling(capsys: pytest.CaptureFixture[str]) -> None:
+    profiler = load_benchmark("train_step_profile")
+    assert profiler.group_of("aten::convolution_backward") == "convolution"
+    assert profiler.group_of("aten::mkldnn_convolution") == "convolution"
+    assert profiler.group_of("aten::native_batch_norm_backward") == "batchnorm"
+    assert profiler.group_of("aten::threshold_backward") == "relu"
+    assert profiler.group_of("aten::add_") == "add"
+    assert profiler.group_of("aten::addmm") == "other"  # the classifier is not a residual addition
+    assert profiler.main(["--model", "plain_cnn", "--steps", "1", "--batch-size", "8"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("textbook", "course"))]
+    assert rows and rows[0].startswith("textbook")
+    for row in rows:
+        shares = [float(cell.rstrip("%")) for cell in row.split() if cell.endswith("%")]
+        assert len(shares) == 6 and abs(sum(shares) - 100) <= 3, row  # rounded shares of the whole step
+        speed_up, ceiling = (float(cell.rstrip("x")) for cell in row.split()[-2:])
+        assert ceiling > speed_up > 0  # convolutions alone take less time than the whole step
+    with pytest.raises(SystemExit, match="Unknown model"):
+        profiler.main(["--model", "plain_cn"])
