@@ -645,7 +645,7 @@ else:
 # %%
 # NBVAL_CHECK_OUTPUT
 references = {"ResNet-20 (deep, thin)": THIN_CHECKPOINT, "WRN-10-2 (shallow, wide)": EQUAL_SIZE_CHECKPOINT,
-              "WRN-16-2 (wider, deeper)": CHECKPOINT}
+              "WRN-16-2 (wide, 2.3× size)": CHECKPOINT}
 if set(references.values()) <= installed:
     print(f"{'reference network':<26} {'3×3 convs':>9} {'parameters':>11} {'MACs/image':>11} {'epochs':>6} "
           f"{'test accuracy':>13}")
@@ -669,8 +669,8 @@ else:
 # 3×3, 2.3× WRN-10-2's parameters and multiply-adds) closed the gap — 94.93%, level with ResNet-20 (three test
 # images more). So at this scale, 2.6× ResNet-20's parameters and 2.5× its arithmetic, spent on width, bought
 # no measurable accuracy over the thin network; on the same two CPU threads WRN-16-2 also trained for 68
-# minutes where WRN-10-2 took 41. And these are single runs with one seed: a gap of well under a point needs repeated runs
-# before it is a finding rather than an anecdote. Width is a knob to measure, not a rule.
+# minutes where WRN-10-2 took 41. And these are single runs with one seed: a gap of well under a point needs
+# repeated runs before it is a finding rather than an anecdote. Width is a knob to measure, not a rule.
 #
 # The reference network's training curves (train solid, test dashed):
 

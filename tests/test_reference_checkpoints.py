@@ -112,7 +112,7 @@ def test_wider_and_deeper_wrn_draws_level_with_resnet20_at_a_higher_cost() -> No
     # "2.3× WRN-10-2's parameters and multiply-adds", "2.6× ResNet-20's parameters and 2.5× its arithmetic"
     assert round(wide["params"] / shallow["params"], 1) == round(wide["macs"] / shallow["macs"], 1) == 2.3
     assert (round(wide["params"] / thin["params"], 1), round(wide["macs"] / thin["macs"], 1)) == (2.6, 2.5)
-    # "on the same two CPU threads it also trained for 68 minutes where WRN-10-2 took 41"
+    # "on the same two CPU threads WRN-16-2 also trained for 68 minutes where WRN-10-2 took 41"
     assert wide["device"] == shallow["device"] and "2 threads" in wide["device"]
     assert (round(wide["wall_time_s"] / 60), round(shallow["wall_time_s"] / 60)) == (68, 41)
 
