@@ -1,6 +1,6 @@
 """Where a training step's time goes, and how fast a step could get if only the convolutions cost time.
 
-    python benchmarks/train_step_profile.py --threads 1          # ResNet-20, batch 128, 10 profiled steps
+    python benchmarks/train_step_profile.py --threads 1          # ResNet-20, batch 128, 20 profiled steps
     python benchmarks/train_step_profile.py --model plain_cnn --steps 3
 
 ``benchmarks/train_throughput.py`` measures *how much* faster ``cnncourse.train`` is than a textbook loop;
@@ -34,19 +34,18 @@ GROUPS = {
     "convolution": ("convolution", "mkldnn_conv", "conv2d"),
     "batchnorm": ("batch_norm",),
     "relu": ("relu", "threshold", "clamp_min"),
-    "add": ("aten::add", "aten::add_"),  # exact names: aten::addmm is the classifier, not a residual addition
     "optimizer": ("foreach", "optimizer", "sgd"),
 }
+#: Matched by exact name: a fragment "add" would also catch aten::addmm, the classifier.
+ADDITIONS = ("aten::add", "aten::add_")
+COLUMNS = (*GROUPS, "add", "other")
 
 
 def group_of(operator: str) -> str:
     name = operator.lower()
-    if name in GROUPS["add"]:
+    if name in ADDITIONS:
         return "add"
-    for group, fragments in GROUPS.items():
-        if group != "add" and any(fragment in name for fragment in fragments):
-            return group
-    return "other"
+    return next((group for group, fragments in GROUPS.items() if any(part in name for part in fragments)), "other")
 
 
 def profile_steps(model_name: str, batch_size: int, steps: int, *, channels_last: bool, bf16: bool) -> dict[str, float]:
@@ -73,20 +72,20 @@ def profile_steps(model_name: str, batch_size: int, steps: int, *, channels_last
         for _ in range(steps):
             step()
     wall_ms = (time.perf_counter() - started) * 1000 / steps
-    self_us = {group: 0.0 for group in (*GROUPS, "other")}
+    self_us = dict.fromkeys(COLUMNS, 0.0)
     for event in profiler.key_averages():
         self_us[group_of(event.key)] += event.self_cpu_time_total
-    profiled_ms = sum(self_us.values()) / 1000 / steps
     # Scale the self times to the wall time, so that the profiler's own overhead is spread evenly.
-    shares = {group: value / 1000 / steps / profiled_ms for group, value in self_us.items()}
-    return {"step": wall_ms, **{group: share * wall_ms for group, share in shares.items()}}
+    profiled_us = sum(self_us.values())
+    return {"step": wall_ms, **{group: wall_ms * value / profiled_us for group, value in self_us.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="resnet20", help="registry name (default resnet20)")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=10, help="profiled steps per setting (default 10)")
+    parser.add_argument("--steps", type=int, default=20, help="profiled steps per setting (default 20; "
+                        "fewer scatter more from run to run)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     args = parser.parse_args(argv)
     if args.model not in list_models():
@@ -104,13 +103,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{torch.__version__}, {torch.get_num_threads()} threads")
     results = {name: profile_steps(args.model, args.batch_size, args.steps, channels_last=channels_last, bf16=bf16)
                for name, (channels_last, bf16) in settings.items()}
-    groups = [*GROUPS, "other"]
     width = max(len(name) for name in results)
-    print(f"{'setting'.ljust(width)}  {'ms/step':>8}  " + "  ".join(f"{group:>11}" for group in groups)
+    print(f"{'setting'.ljust(width)}  {'ms/step':>8}  " + "  ".join(f"{group:>11}" for group in COLUMNS)
           + "  speed-up   if only convs cost")
     textbook_ms = results["textbook (NCHW, float32)"]["step"]
     for name, times in results.items():
-        shares = "  ".join(f"{times[group] / times['step']:>11.0%}" for group in groups)
+        shares = "  ".join(f"{times[group] / times['step']:>11.0%}" for group in COLUMNS)
         print(f"{name.ljust(width)}  {times['step']:>8.1f}  {shares}  {textbook_ms / times['step']:>7.2f}x  "
               f"{textbook_ms / times['convolution']:>15.2f}x")
     return 0
