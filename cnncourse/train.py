@@ -29,11 +29,15 @@ cell finishes in seconds; the progress bar and the history say so.
 from __future__ import annotations
 
 import contextlib
+import copy
+import hashlib
 import math
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import nn
@@ -194,6 +198,9 @@ class History:
     images_per_second: list[float] = field(default_factory=list)
     steps: list[int] = field(default_factory=list)
     lr_per_step: list[float] = field(default_factory=list)
+    #: With a weight average (``ema_decay``) the validation columns above are the average's; these are
+    #: the live weights' on the same data, so a plot can show what averaging added.
+    val_accuracy_live: list[float] = field(default_factory=list)
     fast_mode: bool = False
     device: str = ""
     world_size: int = 1
@@ -271,8 +278,13 @@ def evaluate(
     return_predictions: bool = False,
     subset: int | None = None,
     fast: bool | None = None,
+    flip_tta: bool = False,
 ) -> dict[str, object]:
     """Loss (plain cross-entropy, no smoothing) and accuracy of ``model`` on ``data``, in eval mode.
+
+    ``flip_tta``: test-time augmentation by horizontal flip — every image is classified as it is and
+    mirrored, and the two logit vectors are averaged (only sensible where training used flips, as the
+    course's default augmentation does; it doubles the cost of evaluation).
 
     Returns ``{"loss", "accuracy", "count", "seconds", "fast_mode"}``, plus ``"predictions"`` and
     ``"labels"`` (int64 CPU tensors, for :func:`confusion_matrix`) when ``return_predictions``.
@@ -308,6 +320,8 @@ def evaluate(
             for images, labels in batches:
                 with _autocast(chosen, autocast_dtype):
                     logits = model(images)
+                    if flip_tta:
+                        logits = (logits.float() + model(images.flip(3)).float()) / 2
                 predictions = logits.argmax(dim=1)
                 sums[0] += nn.functional.cross_entropy(logits.float(), labels, reduction="sum")
                 sums[1] += (predictions == labels).sum()
@@ -449,6 +463,39 @@ def _progress_bar(total: int, description: str, enabled: bool) -> tqdm:
     return tqdm(total=total, desc=description, unit="batch", disable=not enabled, dynamic_ncols=True)
 
 
+class WeightAverage:
+    """An exponential moving average of a model's weights, updated after every optimizer step.
+
+    Polyak averaging in its exponential form (Polyak & Juditsky, 1992; as "EMA" in e.g. Tan & Le,
+    2019, arXiv:1905.11946, §5.2, decay 0.9999 over hundreds of epochs): ``average ← d·average +
+    (1−d)·weights``. Short runs cannot wait for a 0.9999 average to forget its random start, so the
+    decay warms up as ``min(decay, (1 + n) / (10 + n))`` after ``n`` updates (the TensorFlow
+    ``ExponentialMovingAverage`` ``num_updates`` rule). BatchNorm's running statistics are averaged the
+    same way; integer buffers (``num_batches_tracked``) are copied. ``module`` is a copy of the model that
+    holds the average, ready to evaluate.
+    """
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        if not 0 < decay < 1:
+            raise CourseError(f"ema_decay must be between 0 and 1 (e.g. 0.998), got {decay!r}.")
+        self.decay = decay
+        self.updates = 0
+        self.module = copy.deepcopy(model)
+        self.module.requires_grad_(False)
+        pairs = list(zip(self.module.state_dict().values(), model.state_dict().values()))
+        self._float_pairs = [(a, w) for a, w in pairs if a.is_floating_point()]
+        self._other_pairs = [(a, w) for a, w in pairs if not a.is_floating_point()]
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        averages = [a for a, _ in self._float_pairs]
+        torch._foreach_lerp_(averages, [w for _, w in self._float_pairs], 1.0 - decay)
+        for average, value in self._other_pairs:
+            average.copy_(value)
+
+
 def fit(
     model: nn.Module,
     train_data: ImageDataset,
@@ -463,13 +510,18 @@ def fit(
     label_smoothing: float = 0.0,
     batch_size: int = 128,
     augment: bool = True,
+    plain_final_epochs: int = 0,
+    ema_decay: float | None = None,
+    flip_tta: bool = False,
     device: str | torch.device | None = None,
     channels_last: bool | None = None,
     amp: bool | str | None = None,
     compile: bool = False,
     seed: int = 0,
-    progress: bool = True,
+    progress: bool | Literal["run"] = True,
     fast: bool | None = None,
+    state_path: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> History:
     """Train ``model`` on ``train_data`` for ``epochs`` epochs and return its :class:`History`.
 
@@ -478,20 +530,40 @@ def fit(
     * ``weight_decay``: None takes :data:`DEFAULT_WEIGHT_DECAY`; never applied to biases/norm layers.
     * ``schedule``: ``"onecycle"``, ``"cosine"`` or ``"constant"``, stepped after every batch.
     * ``batch_size``: the global batch (split over processes in a distributed run).
-    * ``augment``: random crop with 4 pixels of padding and horizontal flip, on whole batches.
+    * ``augment``: random crop with 4 pixels of padding and horizontal flip, on whole batches;
+      ``plain_final_epochs``: train the last this-many epochs without them (the model finishes on the
+      images it will be tested on).
+    * ``ema_decay``: keep a :class:`WeightAverage` of the weights with this decay; validation then
+      measures the average (the live weights' accuracy goes to ``history.val_accuracy_live``) and the
+      model ends with the averaged weights. ``flip_tta``: validate with flip test-time augmentation
+      (see :func:`evaluate`).
     * ``device``: None picks CUDA, then MPS, then CPU. ``channels_last``: None uses
       :func:`default_channels_last`. ``amp``: None = bf16/fp16 autocast on CUDA only; "bf16"/"fp16"
       choose; on a CPU with bfloat16 hardware ``amp="bf16"`` is offered too (opt-in: it changes the
       numbers slightly; about 1.6× faster for ResNet-20 on the AVX512-BF16 CI machine). ``compile``: wrap the model in ``torch.compile`` (compiling takes a minute).
     * ``seed``: seeds everything at the start, so two runs with the same seed on the CPU give the same
       history. The model's initial weights are not touched: seed before building it for full repeats.
+    * ``progress``: a bar per epoch (True), none (False), or one bar over the whole run (``"run"``),
+      whose remaining-time estimate comes from the measured step time.
     * ``fast``: None follows ``CNNCOURSE_FAST``; fast mode trains one epoch on at most
       :data:`FAST_TRAIN_IMAGES` images and validates on :data:`FAST_EVAL_IMAGES`.
+    * ``state_path``: after every epoch write the run's state there (see
+      :mod:`cnncourse.training_state`; rank 0 only in a distributed run). An existing file is never
+      overwritten unless ``resume``: then the run continues after the epoch it holds, and ends exactly
+      as an uninterrupted run with the same arguments would on the same machine. A state of another
+      model, data set, recipe or torch version is refused with the difference named. The file is left in
+      place at the end (the ``train`` command deletes it once the checkpoint is written).
 
     The model is trained in place (and left on ``device``); the returned history holds the metrics.
     """
+    from cnncourse import training_state
+
     _check_fit_arguments(model, train_data, val_data, epochs, batch_size, optimizer, schedule, lr,
                          weight_decay, momentum, label_smoothing)
+    if isinstance(plain_final_epochs, bool) or not isinstance(plain_final_epochs, int) or plain_final_epochs < 0:
+        raise CourseError(f"plain_final_epochs must be a whole number >= 0, got {plain_final_epochs!r}.")
+    if resume and state_path is None:
+        raise CourseError("resume=True needs state_path: the file the interrupted run wrote after each epoch.")
     fast = settings.fast_mode() if fast is None else fast
     train_subset = FAST_TRAIN_IMAGES if fast else None
     if fast:
@@ -504,6 +576,13 @@ def fit(
     autocast_dtype = _autocast_dtype(chosen, amp)
     lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
     weight_decay = DEFAULT_WEIGHT_DECAY[optimizer] if weight_decay is None else float(weight_decay)
+    state_file = None if state_path is None else Path(state_path)
+    if state_file is not None and not resume and state_file.exists():
+        raise CourseError(
+            f"A training state from an earlier run is already there: {training_state.describe(state_file)}. "
+            "Resume it (resume=True, or --resume on the command line), or move it away to start afresh; "
+            "it is never overwritten silently."
+        )
 
     seed_everything(seed)
     model.to(chosen, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
@@ -529,24 +608,51 @@ def fit(
     scheduler = _make_schedule(schedule, optimizer_, steps_per_epoch * epochs)
     loss_function = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype == torch.float16)
+    average = None if ema_decay is None else WeightAverage(model, ema_decay)
 
-    history = History(
-        fast_mode=fast, device=str(chosen), world_size=world_size,
-        config={
-            "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "momentum": momentum,
-            "schedule": schedule, "label_smoothing": label_smoothing, "batch_size": batch_size,
-            "augment": augment, "channels_last": channels_last,
-            "amp": None if autocast_dtype is None else str(autocast_dtype).removeprefix("torch."),
-            "compile": compile, "seed": seed, "epochs": epochs, "train_images": batches.size,
-        },
-    )
+    config = {
+        "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "momentum": momentum,
+        "schedule": schedule, "label_smoothing": label_smoothing, "batch_size": batch_size,
+        "augment": augment, "plain_final_epochs": plain_final_epochs, "ema_decay": ema_decay,
+        "flip_tta": flip_tta, "channels_last": channels_last,
+        "amp": None if autocast_dtype is None else str(autocast_dtype).removeprefix("torch."),
+        "compile": compile, "seed": seed, "epochs": epochs, "train_images": batches.size,
+    }
+    history = History(fast_mode=fast, device=str(chosen), world_size=world_size, config=config)
+    identity = _run_identity(model, train_data, val_data, config, world_size)
+    start_epoch = 0
+    if resume:
+        assert state_file is not None
+        state = training_state.load_state(state_file)
+        training_state.check_identity(state, identity)
+        model.load_state_dict(state.model)
+        optimizer_.load_state_dict(state.optimizer)
+        if scheduler is not None and state.schedule is not None:
+            scheduler.load_state_dict(state.schedule)
+        if state.scaler is not None:
+            scaler.load_state_dict(state.scaler)
+        if average is not None and state.ema is not None:
+            average.module.load_state_dict(state.ema)
+            average.updates = int(state.extra.get("ema_updates", 0))
+        history = History.from_dict(state.history)
+        training_state.restore_random_generators(state)
+        start_epoch = state.epoch
+
     note = " [fast mode]" if fast else ""
-    for epoch in range(1, epochs + 1):
+    show = bool(progress) and rank == 0
+    run_bar = _progress_bar(steps_per_epoch * (epochs - start_epoch), f"{epochs} epochs{note}", show) \
+        if progress == "run" else None
+    for epoch in range(start_epoch + 1, epochs + 1):
         epoch_started = time.perf_counter()
         batches.set_epoch(epoch - 1)
+        batches.augment = augment and epoch <= epochs - plain_final_epochs
         model.train()
         sums = torch.zeros(3, dtype=torch.float64, device=chosen)  # loss sum, correct, count
-        bar = _progress_bar(steps_per_epoch, f"epoch {epoch}/{epochs}{note}", progress and rank == 0)
+        if run_bar is not None:
+            bar = run_bar
+            bar.set_description(f"epoch {epoch}/{epochs}{note}")
+        else:
+            bar = _progress_bar(steps_per_epoch, f"epoch {epoch}/{epochs}{note}", show)
         for step, (images, labels) in enumerate(batches, start=1):
             history.lr_per_step.append(optimizer_.param_groups[0]["lr"])
             with _autocast(chosen, autocast_dtype):
@@ -558,6 +664,8 @@ def fit(
             scaler.update()
             if scheduler is not None:
                 scheduler.step()
+            if average is not None:
+                average.update()
             with torch.no_grad():  # kept on the device: no host sync per step
                 sums[0] += loss.detach().double() * labels.numel()
                 sums[1] += (logits.argmax(dim=1) == labels).sum()
@@ -579,14 +687,49 @@ def fit(
         history.steps.append(steps_per_epoch)
         history.images_per_second.append(totals[2] / train_seconds)
         if val_data is not None:
-            result = evaluate(model, val_data, device=chosen, channels_last=channels_last, amp=amp, fast=fast)
+            measured = model if average is None else average.module
+            result = evaluate(measured, val_data, device=chosen, channels_last=channels_last, amp=amp, fast=fast,
+                              flip_tta=flip_tta)
             history.val_loss.append(float(result["loss"]))  # type: ignore[arg-type]
             history.val_accuracy.append(float(result["accuracy"]))  # type: ignore[arg-type]
+            if average is not None:
+                live = evaluate(model, val_data, device=chosen, channels_last=channels_last, amp=amp, fast=fast,
+                                flip_tta=flip_tta)
+                history.val_accuracy_live.append(float(live["accuracy"]))  # type: ignore[arg-type]
             bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}", acc=f"{history.train_accuracy[-1]:.1%}",
                             val_acc=f"{history.val_accuracy[-1]:.1%}")
         history.seconds.append(time.perf_counter() - epoch_started)
-        bar.close()
+        if run_bar is None:
+            bar.close()
+        if state_file is not None and rank == 0:
+            training_state.save_state(
+                state_file, epoch=epoch, identity=identity, history=history.to_dict(), model=model,
+                optimizer=optimizer_, schedule=scheduler, scaler=scaler,
+                ema=None if average is None else average.module.state_dict(),
+                extra={"ema_updates": 0 if average is None else average.updates},
+            )
+    if run_bar is not None:
+        run_bar.close()
+    if average is not None:
+        model.load_state_dict(average.module.state_dict())  # the run's result is the averaged weights
     return history
+
+
+def _run_identity(model: nn.Module, train_data: ImageDataset, val_data: ImageDataset | None,
+                  config: dict[str, object], world_size: int) -> dict[str, object]:
+    """What a saved state must match to be resumed: the network's shape, the data, the recipe, torch."""
+    shapes = hashlib.sha256()
+    for key, value in _unwrap(model).state_dict().items():
+        shapes.update(f"{key}:{tuple(value.shape)};".encode())
+    return {
+        "model": type(_unwrap(model)).__name__,
+        "model_shapes_sha256": shapes.hexdigest(),
+        "train_data": f"{train_data.name} ({len(train_data)} images)",
+        "val_data": None if val_data is None else f"{val_data.name} ({len(val_data)} images)",
+        "recipe": dict(config),
+        "world_size": world_size,
+        "torch": torch.__version__,
+    }
 
 
 def _sync_buffers(model: nn.Module) -> None:

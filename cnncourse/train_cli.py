@@ -23,11 +23,13 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
 from cnncourse.errors import CourseError
+from cnncourse.recipes import get_recipe
 
 if TYPE_CHECKING:
     from cnncourse.data import ImageDataset
@@ -71,6 +73,7 @@ def distributed_setup_from_environment() -> DistributedSetup:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cnncourse.recipes import RECIPES
     from cnncourse.train import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, OPTIMIZERS, SCHEDULES
 
     parser = argparse.ArgumentParser(
@@ -85,17 +88,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"folder for the checkpoint (default ./{DEFAULT_OUT})")
     parser.add_argument("--name", default=None, help="checkpoint name (default MODEL_DATASET, e.g. "
                         "resnet20_fashion_mnist)")
-    parser.add_argument("--batch-size", type=int, default=128, help="global batch size, split over processes "
-                        "(default 128)")
-    parser.add_argument("--optimizer", default="sgd", help=f"{' or '.join(OPTIMIZERS)} (default sgd)")
+    parser.add_argument("--recipe", default="textbook", help="the training recipe the flags below start from: "
+                        + "; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()) + " (default textbook)")
+    parser.add_argument("--batch-size", type=int, default=None, help="global batch size, split over processes "
+                        "(textbook 128)")
+    parser.add_argument("--optimizer", default=None, help=f"{' or '.join(OPTIMIZERS)} (textbook sgd)")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate (default "
                         + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
     parser.add_argument("--weight-decay", type=float, default=None, help="default "
                         + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_WEIGHT_DECAY.items()))
-    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum / AdamW beta1 (default 0.9)")
-    parser.add_argument("--schedule", default="onecycle", help=f"{', '.join(SCHEDULES)} (default onecycle)")
-    parser.add_argument("--label-smoothing", type=float, default=0.0, help="default 0 (off)")
+    parser.add_argument("--momentum", type=float, default=None, help="SGD momentum / AdamW beta1 (textbook 0.9)")
+    parser.add_argument("--schedule", default=None, help=f"{', '.join(SCHEDULES)} (textbook onecycle)")
+    parser.add_argument("--label-smoothing", type=float, default=None, help="textbook 0 (off), fast 0.1")
     parser.add_argument("--no-augment", action="store_true", help="train without random crop and flip")
+    parser.add_argument("--plain-final-epochs", type=int, default=None, help="train the last N epochs without "
+                        "crop and flip (textbook 0, fast 1)")
+    parser.add_argument("--ema", type=float, default=None, metavar="DECAY", help="keep an exponential moving "
+                        "average of the weights with this decay and keep it as the result (fast 0.998)")
+    parser.add_argument("--flip-tta", action=argparse.BooleanOptionalAction, default=None,
+                        help="measure the test set with flip test-time augmentation (fast: on)")
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted run whose state is "
+                        "OUT/NAME.state (written after every epoch)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the weights, data order and augmentation")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: the best available)")
     parser.add_argument("--amp", choices=("auto", "bf16", "fp16", "off"), default="auto",
@@ -106,7 +119,24 @@ def build_parser() -> argparse.ArgumentParser:
                         "the user cache, /usr/share/datasets)")
     parser.add_argument("--no-download", action="store_true", help="never download the dataset")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--progress", choices=("epoch", "run"), default="epoch",
+                        help="a bar per epoch (default) or one bar for the whole run with its remaining time")
     return parser
+
+
+def resolve_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The ``fit`` settings a parsed command line means: its recipe's, with every explicit flag on top."""
+    settings = dict(get_recipe(args.recipe).settings)
+    explicit = {
+        "optimizer": args.optimizer, "lr": args.lr, "weight_decay": args.weight_decay,
+        "momentum": args.momentum, "schedule": args.schedule, "label_smoothing": args.label_smoothing,
+        "batch_size": args.batch_size, "plain_final_epochs": args.plain_final_epochs,
+        "ema_decay": args.ema, "flip_tta": args.flip_tta,
+    }
+    settings.update({key: value for key, value in explicit.items() if value is not None})
+    if args.no_augment:
+        settings["augment"] = False
+    return settings
 
 
 def _model_kwargs(model_name: str, num_classes: int, input_size: tuple[int, int, int]) -> dict[str, object]:
@@ -121,8 +151,9 @@ def _model_kwargs(model_name: str, num_classes: int, input_size: tuple[int, int,
 
 
 def _command_line(argv: list[str], setup: DistributedSetup) -> str:
-    """The command that reproduces this run, as a learner would type it."""
-    arguments = shlex.join(["train", *argv])
+    """The command that reproduces this run, as a learner would type it (``--resume`` left out: resuming
+    changes nothing in the result)."""
+    arguments = shlex.join(["train", *(part for part in argv if part != "--resume")])
     if setup.world_size > 1:
         nodes = setup.world_size // max(setup.local_world_size, 1)
         prefix = f"torchrun --nproc_per_node {setup.local_world_size}"
@@ -168,6 +199,7 @@ def main(argv: list[str]) -> int:
     from cnncourse.models import model_info
 
     model_info(args.model)  # unknown names fail here, with close matches, before anything is loaded
+    get_recipe(args.recipe)
     spec = dataset_spec(args.dataset)
     if args.epochs < 1:
         raise CourseError(f"--epochs must be at least 1, got {args.epochs}.")
@@ -197,6 +229,7 @@ def _train(args: argparse.Namespace, argv: list[str], setup: DistributedSetup, d
     from cnncourse.models import create_model
     from cnncourse.pretrained import save_checkpoint
     from cnncourse.train import evaluate, fit, parameter_checksum, seed_everything
+    from cnncourse.training_state import STATE_SUFFIX
 
     train_data, test_data = _load_data(args, setup)
     input_size = train_data.input_size
@@ -210,16 +243,27 @@ def _train(args: argparse.Namespace, argv: list[str], setup: DistributedSetup, d
                 + (" [fast mode: CNNCOURSE_FAST is set]" if settings.fast_mode() else ""))
 
     amp = {"auto": None, "off": False}.get(args.amp, args.amp)
+    settings_ = resolve_settings(args)
+    state_path = Path(args.out) / f"{name}{STATE_SUFFIX}"
+    if args.resume:
+        _say(setup, f"resuming from {state_path}")
     started = time.perf_counter()
-    history = fit(
-        model, train_data, args.epochs, val_data=test_data,
-        optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay, momentum=args.momentum,
-        schedule=args.schedule, label_smoothing=args.label_smoothing, batch_size=args.batch_size,
-        augment=not args.no_augment, device=device, amp=amp,
-        compile=args.compile, seed=args.seed, progress=not args.no_progress,
-    )
-    wall_time = time.perf_counter() - started
-    result = evaluate(model, test_data, device=device, amp=amp)
+    try:
+        history = fit(
+            model, train_data, args.epochs, val_data=test_data, **settings_,  # type: ignore[arg-type]
+            device=device, amp=amp, compile=args.compile, seed=args.seed,
+            progress=False if args.no_progress else ("run" if args.progress == "run" else True),
+            state_path=state_path, resume=args.resume,
+        )
+    except KeyboardInterrupt:
+        if state_path.exists():
+            _say(setup, f"\nstopped; the state after the last finished epoch is in {state_path}. Continue with "
+                        f"the same command and --resume.")
+        raise
+    # A resumed run's wall time counts every session it took: the history has each epoch's seconds.
+    wall_time = sum(history.seconds) if args.resume else time.perf_counter() - started
+    result = evaluate(model, test_data, device=device, amp=amp,
+                      flip_tta=bool(settings_["flip_tta"]))  # type: ignore[arg-type]
 
     checksum = parameter_checksum(model)
     if setup.world_size > 1:
@@ -253,6 +297,7 @@ def _train(args: argparse.Namespace, argv: list[str], setup: DistributedSetup, d
                 history=history.to_dict(), command=_command_line(argv, setup),
             )
             print(f"checkpoint written: {path}", flush=True)
+            state_path.unlink(missing_ok=True)  # the run is finished: its state is the checkpoint now
         except CourseError as error:  # raised after the barrier, so the other processes are not left waiting
             failure = error
     if setup.world_size > 1:
