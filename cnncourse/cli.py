@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("cnncourse.doctor", "main", "check the environment and say what to fix"),
     "train": ("cnncourse.train_cli", "main", "train a model and write a checkpoint"),
     "checkpoints": ("cnncourse.pretrained", "main", "list and verify the reference checkpoints"),
+    "references": ("cnncourse.references", "main", "which reference checkpoints the chapters still lack; train them"),
     "quiz": ("cnncourse.quiz.cli", "quiz_main", "drill a chapter's quiz or review missed items"),
     "exam": ("cnncourse.quiz.cli", "exam_main", "take a timed mock exam across chapters"),
     "assign": ("cnncourse.check.assign", "main", "make student exercise notebooks from solutions"),

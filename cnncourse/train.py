@@ -522,6 +522,7 @@ def fit(
     fast: bool | None = None,
     state_path: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    stop_after: int | None = None,
 ) -> History:
     """Train ``model`` on ``train_data`` for ``epochs`` epochs and return its :class:`History`.
 
@@ -553,6 +554,9 @@ def fit(
       as an uninterrupted run with the same arguments would on the same machine. A state of another
       model, data set, recipe or torch version is refused with the difference named. The file is left in
       place at the end (the ``train`` command deletes it once the checkpoint is written).
+    * ``stop_after``: end this call after that epoch (its state saved), to split a long run over
+      several sittings; a later call with ``resume=True`` continues it. The history then has fewer than
+      ``epochs`` entries and the model is the unfinished one (not averaged).
 
     The model is trained in place (and left on ``device``); the returned history holds the metrics.
     """
@@ -564,6 +568,10 @@ def fit(
         raise CourseError(f"plain_final_epochs must be a whole number >= 0, got {plain_final_epochs!r}.")
     if resume and state_path is None:
         raise CourseError("resume=True needs state_path: the file the interrupted run wrote after each epoch.")
+    if stop_after is not None and (state_path is None or isinstance(stop_after, bool) or not isinstance(stop_after, int)
+                                   or stop_after < 1):
+        raise CourseError(f"stop_after must be an epoch number >= 1 and needs state_path to continue from, got "
+                          f"stop_after={stop_after!r}, state_path={state_path!r}.")
     fast = settings.fast_mode() if fast is None else fast
     train_subset = FAST_TRAIN_IMAGES if fast else None
     if fast:
@@ -680,6 +688,8 @@ def fit(
         totals = _all_reduce_sum(sums).tolist()
         if world_size > 1:
             _sync_buffers(model)
+            if average is not None:  # its BatchNorm statistics averaged each process's own shard
+                _sync_buffers(average.module)
         history.epochs.append(epoch)
         history.train_loss.append(totals[0] / totals[2])
         history.train_accuracy.append(totals[1] / totals[2])
@@ -708,6 +718,10 @@ def fit(
                 ema=None if average is None else average.module.state_dict(),
                 extra={"ema_updates": 0 if average is None else average.updates},
             )
+        if stop_after is not None and epoch >= stop_after and epoch < epochs:
+            if run_bar is not None:
+                run_bar.close()
+            return history  # unfinished on purpose: the state holds everything to continue
     if run_bar is not None:
         run_bar.close()
     if average is not None:

@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="measure the test set with flip test-time augmentation (fast: on)")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run whose state is "
                         "OUT/NAME.state (written after every epoch)")
+    parser.add_argument("--stop-after", type=int, default=None, metavar="EPOCH",
+                        help="stop after this epoch with the state saved (split a long run; continue with --resume)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the weights, data order and augmentation")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: the best available)")
     parser.add_argument("--amp", choices=("auto", "bf16", "fp16", "off"), default="auto",
@@ -150,10 +152,26 @@ def _model_kwargs(model_name: str, num_classes: int, input_size: tuple[int, int,
     return kwargs
 
 
+def _without_session_flags(argv: list[str]) -> list[str]:
+    """``argv`` less ``--resume`` and ``--stop-after N``: how a run was split over sittings is not part of it."""
+    kept: list[str] = []
+    skip = False
+    for part in argv:
+        if skip:
+            skip = False
+        elif part == "--resume" or part.startswith("--stop-after="):
+            continue
+        elif part == "--stop-after":
+            skip = True
+        else:
+            kept.append(part)
+    return kept
+
+
 def _command_line(argv: list[str], setup: DistributedSetup) -> str:
     """The command that reproduces this run, as a learner would type it (``--resume`` left out: resuming
     changes nothing in the result)."""
-    arguments = shlex.join(["train", *(part for part in argv if part != "--resume")])
+    arguments = shlex.join(["train", *_without_session_flags(argv)])
     if setup.world_size > 1:
         nodes = setup.world_size // max(setup.local_world_size, 1)
         prefix = f"torchrun --nproc_per_node {setup.local_world_size}"
@@ -253,13 +271,18 @@ def _train(args: argparse.Namespace, argv: list[str], setup: DistributedSetup, d
             model, train_data, args.epochs, val_data=test_data, **settings_,  # type: ignore[arg-type]
             device=device, amp=amp, compile=args.compile, seed=args.seed,
             progress=False if args.no_progress else ("run" if args.progress == "run" else True),
-            state_path=state_path, resume=args.resume,
+            state_path=state_path, resume=args.resume, stop_after=args.stop_after,
         )
     except KeyboardInterrupt:
         if state_path.exists():
             _say(setup, f"\nstopped; the state after the last finished epoch is in {state_path}. Continue with "
                         f"the same command and --resume.")
         raise
+    planned = int(history.config["epochs"])  # type: ignore[call-overload]  # fast mode trains fewer
+    if len(history) < planned:
+        _say(setup, f"stopped after epoch {len(history)} of {planned} as asked (--stop-after); the state is in "
+                    f"{state_path}: continue with the same command and --resume.")
+        return 0
     # A resumed run's wall time counts every session it took: the history has each epoch's seconds.
     wall_time = sum(history.seconds) if args.resume else time.perf_counter() - started
     result = evaluate(model, test_data, device=device, amp=amp,

@@ -152,3 +152,35 @@ def test_two_process_ddp_on_cpu_with_gloo(tiny_fashion_mnist: Path, tmp_path: Pa
     assert single_metadata["history"]["steps"] == metadata["history"]["steps"] == [4, 4]
     assert single_metadata["history"]["world_size"] == 1
     assert not torch.distributed.is_initialized()  # nothing leaked into this process
+
+
+def test_a_torchrun_run_stopped_after_one_epoch_resumes_to_the_same_weights(tiny_fashion_mnist: Path,
+                                                                             tmp_path: Path) -> None:
+    """Rank 0 alone writes the state; every rank resumes from it; the result equals an unbroken run."""
+    environment = _environment(tiny_fashion_mnist, tmp_path / "home")
+    common = ["--model", "plain_cnn", "--epochs", "2", "--batch-size", "16", "--no-progress", "--recipe", "fast"]
+
+    def torchrun(out: Path, *extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+             "-m", "cnncourse", "train", *common, "--out", str(out), *extra],
+            capture_output=True, text=True, check=False, env=environment, cwd=ROOT, timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    whole = torchrun(tmp_path / "whole")
+    assert "stopped after epoch 1 of 2" in torchrun(tmp_path / "split", "--stop-after", "1")
+    assert (tmp_path / "split" / "plain_cnn_fashion_mnist.state").exists()
+    assert not (tmp_path / "split" / "plain_cnn_fashion_mnist.json").exists()
+    resumed = torchrun(tmp_path / "split", "--resume")
+    assert not (tmp_path / "split" / "plain_cnn_fashion_mnist.state").exists()  # finished: the state is gone
+
+    def checksum(printed: str) -> str:
+        return next(line for line in printed.splitlines() if "weights identical" in line).split("checksum ")[1]
+
+    assert checksum(resumed) == checksum(whole)
+    split = json.loads((tmp_path / "split" / "plain_cnn_fashion_mnist.json").read_text())
+    unbroken = json.loads((tmp_path / "whole" / "plain_cnn_fashion_mnist.json").read_text())
+    assert split["history"]["val_accuracy"] == unbroken["history"]["val_accuracy"]
+    assert "--resume" not in split["command"] and "--stop-after" not in split["command"]

@@ -182,3 +182,16 @@ def test_the_weight_average_and_flip_tta_and_plain_final_epochs(
         _fit(*tiny, None, epochs=1, ema_decay=1.5)
     with pytest.raises(CourseError, match="plain_final_epochs"):
         _fit(*tiny, None, epochs=1, plain_final_epochs=-1)
+
+
+def test_stop_after_splits_a_run_and_resume_finishes_it_identically(
+        tiny: tuple[data.ImageDataset, data.ImageDataset], tmp_path: Path) -> None:
+    whole, expected = _fit(*tiny, tmp_path / "whole.state")
+    state = tmp_path / "split.state"
+    _, first = _fit(*tiny, state, stop_after=2)
+    assert first.epochs == [1, 2] and training_state.load_state(state).epoch == 2
+    resumed, history = _fit(*tiny, state, resume=True)
+    assert _without_timing(history) == _without_timing(expected)
+    assert all(torch.equal(a, b) for a, b in zip(resumed.state_dict().values(), whole.state_dict().values()))
+    with pytest.raises(CourseError, match="stop_after must be an epoch number"):
+        _fit(*tiny, None, stop_after=1)
