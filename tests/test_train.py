@@ -368,3 +368,26 @@ def test_step_profile_groups_operators_and_prints_the_convolution_ceiling(capsys
         assert ceiling > speed_up > 0  # convolutions alone take less time than the whole step
     with pytest.raises(SystemExit, match="Unknown model"):
         profiler.main(["--model", "plain_cn"])
+
+
+def test_time_to_accuracy_benchmark_prints_both_recipes_and_the_ratio(
+        tiny_fashion_mnist_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    benchmark = load_benchmark("time_to_accuracy")
+    assert benchmark.main(["--model", "plain_cnn", "--epochs", "1", "--baseline-epochs", "2", "--seeds", "0", "1",
+                           "--no-progress", "--target", "0.0"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("textbook   2 epochs") == 2 and printed.count("fast       1 epochs") == 2
+    assert "time to 0.00% test accuracy:" in printed
+    assert "textbook  epoch 1" in printed and "fast      epoch 1" in printed
+    assert "ratio textbook / fast:" in printed and "1.00× the epochs" in printed
+    # A target nobody reaches: no ratio is made up.
+    assert benchmark.main(["--model", "plain_cnn", "--epochs", "1", "--baseline-epochs", "1", "--no-progress",
+                           "--target", "1.01"]) == 0
+    assert "ratio: not defined" in capsys.readouterr().out
+
+
+def test_first_epoch_reaching_counts_wall_time_up_to_that_epoch() -> None:
+    benchmark = load_benchmark("time_to_accuracy")
+    history = train.History(epochs=[1, 2, 3], val_accuracy=[0.5, 0.9, 0.95], seconds=[10.0, 20.0, 30.0])
+    assert benchmark.first_epoch_reaching(history, 0.9) == (2, 30.0)
+    assert benchmark.first_epoch_reaching(history, 0.99) is None
