@@ -391,3 +391,15 @@ def test_first_epoch_reaching_counts_wall_time_up_to_that_epoch() -> None:
     history = train.History(epochs=[1, 2, 3], val_accuracy=[0.5, 0.9, 0.95], seconds=[10.0, 20.0, 30.0])
     assert benchmark.first_epoch_reaching(history, 0.9) == (2, 30.0)
     assert benchmark.first_epoch_reaching(history, 0.99) is None
+
+
+def test_recipe_levers_benchmark_reads_two_levers_off_the_fast_run(
+        tiny_fashion_mnist_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    benchmark = load_benchmark("recipe_levers")
+    assert benchmark.main(["--model", "plain_cnn", "--epochs", "1", "--no-progress",
+                           "--only", "fast", "without label smoothing"]) == 0
+    printed = capsys.readouterr().out
+    table = printed[printed.index("variant"):]
+    for row in ("fast ", "without the weight average", "without flip TTA", "without label smoothing"):
+        assert row in table
+    assert "(same run)" in table and "+0.00" in table  # the fast row against itself
