@@ -69,64 +69,83 @@ def check_dense_concatenation(
 
     def body(checker: Checker) -> None:
         description = f"the module built with ({in_channels}, {growth_rate})"
-        module = build(checker, description, lambda: build_module(in_channels, growth_rate)).eval()
-        randomize_module(module, seed=21)
-        x = seeded_input((2, in_channels, size, size), seed=22)
-        with torch.no_grad():
-            output = run_forward(
-                checker, description, module, x.clone(),
-                hint="A dense layer concatenates along the channel dimension: torch.cat([x, new], dim=1).",
-            )
-        expected_channels = in_channels + num_layers * growth_rate
-        name = "concatenates its input with the new features"
-        if output.dim() != 4 or output.shape[0] != 2 or output.shape[-2:] != x.shape[-2:]:
-            checker.stop(
-                name, f"output shape {shape_text(output.shape)}; the batch and the map size must be kept."
-            )
-        channels = int(output.shape[1])
-        only_new = (
-            f"The output has only the {num_layers * growth_rate} new channels: concatenate them with the "
-            f"input, torch.cat([x, new], dim=1), to get {expected_channels}."
+        module = build(checker, description, lambda: build_module(in_channels, growth_rate))
+        verify_dense_concatenation(
+            checker, description, module, in_channels=in_channels, growth_rate=growth_rate,
+            num_layers=num_layers, size=size,
         )
-        if channels in {in_channels, num_layers * growth_rate}:
-            # With every weight at zero the new features are 0: an addition returns x, "new only" returns 0.
-            with torch.no_grad():
-                zeroed = run_forward(checker, description, _zeroed_copy(module), x.clone())
-            if same_output(zeroed, x):
-                checker.stop(name, ADDS_INSTEAD_OF_CONCATENATING)
-            if channels == num_layers * growth_rate:
-                checker.stop(name, only_new)
-        checker.require(
-            "output channels",
-            channels == expected_channels,
-            success=f"{in_channels} + {num_layers}·{growth_rate} = {expected_channels}",
-            failure=f"{channels}, expected in_channels + {num_layers}·k = {expected_channels}.",
-        )
-        head, tail = output[:, :in_channels], output[:, -in_channels:]
-        if torch.equal(head, x):
-            checker.passed(name, "the first channels are the input, unchanged")
-        elif torch.equal(tail, x):
-            checker.failed(
-                name,
-                "the input is there but at the end: DenseNet appends the new features after the earlier "
-                "ones, torch.cat([x, new], dim=1).",
-            )
-        else:
-            checker.failed(
-                name,
-                "the first channels of the output are not the input: concatenation must pass x through "
-                "unchanged (no normalisation or activation applied to it in place).",
-            )
-        new = output[:, in_channels:]
-        checker.expect(
-            "the new features depend on the input",
-            bool(new.abs().sum() > 0),
-            success=f"{num_layers * growth_rate} new channels",
-            failure="the new channels are all zero: compute them with the layer's BN-ReLU-conv.",
-        )
-        check_gradients(checker, description, module, x)
 
     return check_and_report(exercise, body, part=part)
+
+
+def verify_dense_concatenation(
+    checker: Checker,
+    description: str,
+    module: nn.Module,
+    *,
+    in_channels: int,
+    growth_rate: int,
+    num_layers: int,
+    size: int = 6,
+) -> None:
+    """The steps of :func:`check_dense_concatenation` on an already built module, for a chapter's check
+    that goes on to test more (randomises ``module``'s weights in place)."""
+    module.eval()
+    randomize_module(module, seed=21)
+    x = seeded_input((2, in_channels, size, size), seed=22)
+    with torch.no_grad():
+        output = run_forward(
+            checker, description, module, x.clone(),
+            hint="A dense layer concatenates along the channel dimension: torch.cat([x, new], dim=1).",
+        )
+    expected_channels = in_channels + num_layers * growth_rate
+    name = "concatenates its input with the new features"
+    if output.dim() != 4 or output.shape[0] != 2 or output.shape[-2:] != x.shape[-2:]:
+        checker.stop(
+            name, f"output shape {shape_text(output.shape)}; the batch and the map size must be kept."
+        )
+    channels = int(output.shape[1])
+    only_new = (
+        f"The output has only the {num_layers * growth_rate} new channels: concatenate them with the "
+        f"input, torch.cat([x, new], dim=1), to get {expected_channels}."
+    )
+    if channels in {in_channels, num_layers * growth_rate}:
+        # With every weight at zero the new features are 0: an addition returns x, "new only" returns 0.
+        with torch.no_grad():
+            zeroed = run_forward(checker, description, _zeroed_copy(module), x.clone())
+        if same_output(zeroed, x):
+            checker.stop(name, ADDS_INSTEAD_OF_CONCATENATING)
+        if channels == num_layers * growth_rate:
+            checker.stop(name, only_new)
+    checker.require(
+        "output channels",
+        channels == expected_channels,
+        success=f"{in_channels} + {num_layers}·{growth_rate} = {expected_channels}",
+        failure=f"{channels}, expected in_channels + {num_layers}·k = {expected_channels}.",
+    )
+    head, tail = output[:, :in_channels], output[:, -in_channels:]
+    if torch.equal(head, x):
+        checker.passed(name, "the first channels are the input, unchanged")
+    elif torch.equal(tail, x):
+        checker.failed(
+            name,
+            "the input is there but at the end: DenseNet appends the new features after the earlier "
+            "ones, torch.cat([x, new], dim=1).",
+        )
+    else:
+        checker.failed(
+            name,
+            "the first channels of the output are not the input: concatenation must pass x through "
+            "unchanged (no normalisation or activation applied to it in place).",
+        )
+    new = output[:, in_channels:]
+    checker.expect(
+        "the new features depend on the input",
+        bool(new.abs().sum() > 0),
+        success=f"{num_layers * growth_rate} new channels",
+        failure="the new channels are all zero: compute them with the layer's BN-ReLU-conv.",
+    )
+    check_gradients(checker, description, module, x)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -425,5 +444,6 @@ __all__ = [
     "check_linear_bottleneck",
     "check_squeeze_excitation",
     "check_width_depth_scaling",
+    "verify_dense_concatenation",
     "scale_stage",
 ]
