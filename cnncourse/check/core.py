@@ -12,14 +12,19 @@ Student code is only ever called through :meth:`Checker.run`: a ``NotImplemented
 ``assign`` writes) becomes "not attempted", any other exception becomes a ✗ line naming the call, the
 exception and, where the check knows it, the likely cause — never a traceback.
 
+Under nbgrader (its autograder or validator, which set ``NBGRADER_EXECUTION``) a check that did not pass
+raises :class:`CheckFailed` after printing its report, because a cell that raises is nbgrader's only
+sign of a failed test; everywhere else it does not (see :func:`check_and_report` for why).
+
 This module imports neither torch nor IPython at import time.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -196,19 +201,53 @@ class Checker:
         self.failed(name, failure)
         raise _StopChecking
 
-    def run(self, description: str, function: Callable[..., T], *args: object, hint: str = "") -> T:
+    def run(
+        self,
+        description: str,
+        function: Callable[..., T],
+        *args: object,
+        hint: str = "",
+        earlier: Sequence[EarlierAnswer] = (),
+    ) -> T:
         """Call student code. ``description`` says what is called, e.g. ``"BasicBlock(16, 16)"``.
 
         ``NotImplementedError`` ends the check as "not attempted"; any other exception ends it with a ✗
         line that names the exception (and ``hint``, the likely cause, when the check knows one).
+        ``earlier`` lists answers of earlier exercises that ``function`` may call: a stub among them is
+        named as the cause (a ✗, since this exercise was attempted), not reported as this one's stub.
         """
         try:
             return function(*args)
         except NotImplementedError as error:
+            stub = _raised_in(error, function, earlier)
+            if stub is not None:
+                self.stop(
+                    f"{description} runs",
+                    f"it calls {stub.name} from exercise {stub.exercise.number}, which is still the stub: "
+                    f"solve exercise {stub.exercise.number} ({stub.exercise.title_en}) first.",
+                )
             raise _NotAttempted(description) from error
         except Exception as error:  # noqa: BLE001 — any failure in student code becomes a ✗ line
             message = f"{type(error).__name__}: {_first_line(error)}"
-            self.stop(f"{description} runs", f"it raised {message}." + (f" {hint}" if hint else ""))
+            cause = hint or earlier_answer_cause(function, earlier)
+            self.stop(f"{description} runs", f"it raised {message}." + (f" {cause}" if cause else ""))
+
+
+def _raised_in(
+    error: BaseException, function: object, earlier: Sequence[EarlierAnswer]
+) -> EarlierAnswer | None:
+    """The earlier answer in whose own code ``error`` was raised, if it was one of them."""
+    traceback = error.__traceback__
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    if traceback is None:
+        return None
+    raised_in = traceback.tb_frame.f_code
+    namespace = _globals_of(function)
+    for helper in earlier:
+        if getattr(namespace.get(helper.name), "__code__", None) is raised_in:
+            return helper
+    return None
 
 
 def _first_line(error: BaseException) -> str:
@@ -268,14 +307,127 @@ def _one_thread() -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+#: The environment variable nbgrader sets while it autogrades ("autograde") or validates ("validate")
+#: a notebook (nbgrader FAQ, "Can I check if my code is running under nbgrader?").
+NBGRADER_ENVIRONMENT = "NBGRADER_EXECUTION"
+
+
+def under_nbgrader() -> bool:
+    """True while nbgrader's autograder or validator runs this kernel."""
+    return bool(os.environ.get(NBGRADER_ENVIRONMENT))
+
+
+class CheckFailed(AssertionError):
+    """A check that did not pass, raised under nbgrader so that its test cell earns no points.
+
+    It is an ``AssertionError`` because nbgrader's own test cells fail by assertion; IPython shows it as
+    one line (:meth:`_render_traceback_`), under the ✓ / ✗ report that explains it.
+    """
+
+    def __init__(self, result: ExerciseResult) -> None:
+        exercise = result.exercise
+        if result.status is Status.NOT_ATTEMPTED:
+            verdict = "not attempted yet"
+        else:
+            done = sum(p.passed for p in result.properties)
+            verdict = f"{done} of {len(result.properties)} checks passed"
+        part = "" if result.part == "main" else f" ({result.part} tests)"
+        super().__init__(
+            f"Exercise {exercise.number}{part} ({exercise.grade_id}): {verdict}. The lines above say what to fix."
+        )
+        self.result = result
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{FAIL_MARK} {self}"]
+
+
 def check_and_report(
     exercise: Exercise, body: Callable[[Checker], None], *, part: str = "main"
 ) -> ExerciseResult:
-    """Run the check, print / publish its report, keep it for the summary, and return it."""
+    """Run the check, print / publish its report, keep it for the summary, and return it.
+
+    Under nbgrader (:func:`under_nbgrader`) a result that did not pass raises :class:`CheckFailed`
+    after the report is printed. Only there: in the student's own notebook a raising check would stop
+    "Run all" at the first unsolved exercise, hide the reports of the later ones and the closing
+    summary, and put a red traceback under a report that already says in words what to fix. nbgrader,
+    on the other hand, can only tell a failed test cell by its exception, and would otherwise award the
+    points of every check cell, solved or not.
+    """
     result = run_check(exercise, body, part=part)
     record(result)
     publish(result)
+    if not result.passed and under_nbgrader():
+        raise CheckFailed(result)
     return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Exercises that build on earlier ones
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EarlierAnswer:
+    """A function the student wrote in an earlier exercise, which a later answer may call.
+
+    ``is_right`` tests it quietly (no report) and returns whether it gives the reference's answers; it
+    may raise, e.g. ``NotImplementedError`` for the stub.
+    """
+
+    name: str
+    exercise: Exercise
+    is_right: Callable[[Callable[..., object]], bool]
+
+
+def _names_used(answer: object) -> set[str]:
+    """Global names the code of ``answer`` (a function, or every method of a class) refers to."""
+    functions = [answer] if callable(answer) and not isinstance(answer, type) else []
+    if isinstance(answer, type):
+        functions = [value for value in vars(answer).values() if callable(value)]
+    names: set[str] = set()
+    for function in functions:
+        code = getattr(function, "__code__", None)
+        if code is not None:
+            names.update(code.co_names)
+    return names
+
+
+def _globals_of(answer: object) -> dict[str, object]:
+    if isinstance(answer, type):
+        for value in vars(answer).values():
+            if hasattr(value, "__globals__"):
+                return value.__globals__
+        return {}
+    return getattr(answer, "__globals__", {})
+
+
+def earlier_answer_cause(answer: object, earlier: Sequence[EarlierAnswer]) -> str:
+    """A sentence naming an earlier exercise as the likely cause of a failure, or "".
+
+    Only an earlier answer that ``answer`` actually calls (by its global name) and that is itself still
+    a stub or wrong counts; an earlier answer that is right, or not used, says nothing.
+    """
+    used = _names_used(answer)
+    namespace = _globals_of(answer)
+    for helper in earlier:
+        if helper.name not in used or not callable(namespace.get(helper.name)):
+            continue
+        try:
+            right = helper.is_right(namespace[helper.name])  # type: ignore[arg-type]
+        except NotImplementedError:
+            return (
+                f"Your code calls {helper.name} from exercise {helper.exercise.number}, which is still the "
+                f"stub: solve exercise {helper.exercise.number} ({helper.exercise.title_en}) first."
+            )
+        except Exception:  # noqa: BLE001 — a helper that raises is as wrong as one that returns nonsense
+            right = False
+        if not right:
+            return (
+                f"Your code calls {helper.name} from exercise {helper.exercise.number}, and that gives wrong "
+                f"answers: exercise {helper.exercise.number} ({helper.exercise.title_en}) is the likely "
+                "cause. Fix it and run its check first, then run this one again."
+            )
+    return ""
 
 
 # --------------------------------------------------------------------------------------------------
