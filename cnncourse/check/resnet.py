@@ -26,7 +26,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cnncourse.check.core import Chapter, Checker, Exercise, ExerciseResult, check_and_report
+from cnncourse.check.core import (
+    Chapter,
+    Checker,
+    EarlierAnswer,
+    Exercise,
+    ExerciseResult,
+    check_and_report,
+    earlier_answer_cause,
+)
 from cnncourse.check.probes import (
     count_parameters,
     randomize_module,
@@ -213,6 +221,15 @@ def measured_stage_sizes(input_size: int) -> list[int]:
     return sizes
 
 
+def _conv_output_size_is_right(conv_output_size: Callable[..., object]) -> bool:
+    """Exercise 1's answer on its own cases, quietly (for naming it as the cause in exercise 2)."""
+    return all(conv_output_size(*case) == measured_conv_output_size(*case) for case in CONV_CASES)
+
+
+#: Exercise 2 asks to build on exercise 1's helper.
+STAGE_SIZES_BUILDS_ON = (EarlierAnswer("conv_output_size", CONV_OUTPUT_SIZE, _conv_output_size_is_right),)
+
+
 def check_stage_sizes(
     resnet20_feature_sizes: Callable[[int], object],
     inputs: tuple[int, ...] = STAGE_SIZE_INPUTS,
@@ -224,7 +241,7 @@ def check_stage_sizes(
     def body(checker: Checker) -> None:
         for size in inputs:
             description = f"resnet20_feature_sizes({size})"
-            answer = checker.run(description, resnet20_feature_sizes, size)
+            answer = checker.run(description, resnet20_feature_sizes, size, earlier=STAGE_SIZES_BUILDS_ON)
             truth = measured_stage_sizes(size)
             if answer is None:
                 checker.stop(description, "returned None: did you forget the 'return' statement?")
@@ -246,6 +263,7 @@ def check_stage_sizes(
                 hint = "the first stage keeps the size (stride 1); only stages 2 and 3 start with stride 2."
             else:
                 hint = "stage 1 keeps the size; stages 2 and 3 each halve it with a stride-2 3×3 convolution."
+            hint = earlier_answer_cause(resnet20_feature_sizes, STAGE_SIZES_BUILDS_ON) or hint
             checker.failed(description, f"{given}, the model gives {truth}. {hint}")
 
     return check_and_report(STAGE_SIZES, body, part=part)

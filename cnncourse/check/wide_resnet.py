@@ -24,7 +24,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from cnncourse.check.core import Chapter, Checker, Exercise, ExerciseResult, check_and_report
+from cnncourse.check.core import (
+    Chapter,
+    Checker,
+    EarlierAnswer,
+    Exercise,
+    ExerciseResult,
+    check_and_report,
+    earlier_answer_cause,
+)
 from cnncourse.check.probes import (
     TracedCall,
     count_parameters,
@@ -355,6 +363,23 @@ _NETWORK_MISTAKES: dict[str, Callable[..., int]] = {
 }
 
 
+def _groups_are_right(wrn_groups: Callable[..., object]) -> bool:
+    """Exercise 1's answer on its own cases, quietly (for naming it as the cause in exercise 3)."""
+    return all(_as_groups(wrn_groups(*case)) == measured_groups(*case) for case in GROUP_CASES)
+
+
+def _block_parameters_are_right(wide_block_parameters: Callable[..., object]) -> bool:
+    """Exercise 2's answer on its own cases, quietly (for naming it as the cause in exercise 3)."""
+    return all(wide_block_parameters(*case) == measured_block_parameters(*case) for case in BLOCK_CASES)
+
+
+#: Exercise 3 asks to build on the answers of exercises 1 and 2.
+NETWORK_PARAMETERS_BUILDS_ON = (
+    EarlierAnswer("wrn_groups", WRN_GROUPS, _groups_are_right),
+    EarlierAnswer("wide_block_parameters", BLOCK_PARAMETERS, _block_parameters_are_right),
+)
+
+
 def check_network_parameters(
     wrn_parameters: Callable[[int, int, int], object],
     cases: tuple[tuple[int, int, int], ...] = NETWORK_CASES,
@@ -369,7 +394,8 @@ def check_network_parameters(
         for case in cases:
             depth, k, classes = case
             description = f"wrn_parameters({depth}, {k}, {classes})"
-            answer = integer_answer(checker, description, checker.run(description, wrn_parameters, *case))
+            given = checker.run(description, wrn_parameters, *case, earlier=NETWORK_PARAMETERS_BUILDS_ON)
+            answer = integer_answer(checker, description, given)
             answers[case] = answer
             truth = measured_network_parameters(*case)
             ok = answer == truth
@@ -383,7 +409,8 @@ def check_network_parameters(
         if any_wrong:
             checker.failed(
                 "what to fix",
-                diagnose_by_formula(answers, _NETWORK_MISTAKES)
+                earlier_answer_cause(wrn_parameters, NETWORK_PARAMETERS_BUILDS_ON)
+                or diagnose_by_formula(answers, _NETWORK_MISTAKES)
                 or "conv1 (9·3·16) + every block (exercise 2) + the final BatchNorm (2·64k) + the classifier "
                 "(64k·classes + classes).",
             )
