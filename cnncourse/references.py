@@ -63,7 +63,9 @@ def _entry(name: str, chapter: str, model: str, recipe: str, epochs: int, purpos
 
 #: Every reference checkpoint, in the order the chapters need them. Chapters 01–02's were trained with the
 #: textbook recipe for 35 epochs (4 for the degradation curves); from chapter 03 on the fast recipe's
-#: 10 epochs is the reference budget, so a chapter's networks are compared at one recipe.
+#: 10 epochs is the budget at which a chapter's networks are compared (one recipe for all of them). The
+#: fast recipe's 10 epochs reach 93.5-93.6% with ResNet-20 here, not the 94% it was meant to
+#: (benchmarks/README.md), so an entry that must meet a 94.5% target uses the textbook 35 epochs.
 MANIFEST: tuple[ReferenceCheckpoint, ...] = (
     _entry("resnet20_fashion_mnist", "01", "resnet20", "textbook", 35,
            "the trained ResNet-20: accuracy, confusion matrix, mistakes, block deletion", target=0.935),
@@ -80,11 +82,14 @@ MANIFEST: tuple[ReferenceCheckpoint, ...] = (
     _entry("wrn_16_4_fashion_mnist", "02", "wrn_16_4", "textbook", 30,
            "a paper-sized Wide ResNet (k = 4)", target=0.945, size="gpu"),
     _entry("resnet20_fashion_mnist_10ep", "03", "resnet20", "fast", 10,
-           "ResNet-20 with the fast recipe: the baseline SE-ResNet-20 is compared with", target=0.94),
+           "ResNet-20 with the fast recipe: the baseline SE-ResNet-20 is compared with"),
     _entry("se_resnet20_fashion_mnist_10ep", "03", "se_resnet20", "fast", 10,
-           "SE-ResNet-20: accuracy against ResNet-20, excitations per class", target=0.94),
+           "SE-ResNet-20: accuracy against ResNet-20, excitations per class"),
     _entry("densenet_bc_40_12_fashion_mnist_10ep", "04", "densenet_bc_40_12", "fast", 10,
-           "a CPU-sized DenseNet-BC: curves, confusion matrix, feature-reuse heatmap", target=0.945),
+           "a CPU-sized DenseNet-BC on chapter 03's budget: curves, confusion matrix, feature-reuse heatmap"),
+    _entry("densenet_bc_40_12_fashion_mnist", "04", "densenet_bc_40_12", "textbook", 35,
+           "DenseNet-BC on chapters 01-02's recipe and budget, for the chapter's 94.5% target (about 4 h here)",
+           target=0.945),
 )
 
 
