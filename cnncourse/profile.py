@@ -1,8 +1,8 @@
 """Count and time a model: parameters, multiply-accumulates (MACs), latency, memory, summary tables.
 
 Every chapter has a "count it" section: parameters and multiply-adds by formula, then measured, and the
-two agree. The measuring half lives here; the formula half is the "Formulas" section at the end of this
-module, one small documented function per block the chapters teach.
+two agree. This module only measures; the formulas live in :mod:`cnncourse.formulas`, one module per
+family, and are re-exported here under the same names.
 
 Multiply-accumulates are measured with PyTorch's own :class:`torch.utils.flop_counter.FlopCounterMode`
 rather than a hand-written hook counter, so the numbers are the ones any PyTorch user can reproduce:
@@ -33,8 +33,27 @@ from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnncourse.errors import CourseError
-from cnncourse.layers.misc import make_divisible
-from cnncourse.layers.squeeze_excite import se_params
+from cnncourse.formulas import (
+    basic_block_macs,
+    basic_block_params,
+    batchnorm_params,
+    bottleneck_macs,
+    bottleneck_params,
+    conv2d_macs,
+    conv2d_params,
+    conv_output_size,
+    depthwise_separable_macs,
+    depthwise_separable_params,
+    efficientnet_mbconv_widths,
+    inverted_residual_macs,
+    inverted_residual_params,
+    linear_macs,
+    linear_params,
+    mbconv_macs,
+    mbconv_params,
+    se_macs,
+    se_params,
+)
 from cnncourse.settings import fast_mode
 
 InputSize = Sequence[int] | Tensor
@@ -825,316 +844,3 @@ def compare(
             f"{first_latency.device}, {first_latency.threads} threads",
         )
     return ComparisonTable(rows=tuple(rows), notes=notes)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Formulas: what the chapters compute by hand, checked against the measurements in the tests
-# ----------------------------------------------------------------------------------------------------
-#
-# Conventions: parameters include BatchNorm's weight and bias (2 per channel; running mean and variance
-# are buffers, not parameters). MACs count convolutions and linear layers only, without bias, exactly
-# what count_macs measures; a convolution's MACs are computed at its OUTPUT resolution.
-
-
-def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int | None = None) -> int:
-    """Output height (or width) of a convolution or pooling: ``floor((size + 2p - k) / s) + 1``.
-
-    ``padding`` defaults to ``(k - 1) // 2`` ("same" padding at stride 1), as every block here uses.
-
-    >>> conv_output_size(224, 7, stride=2, padding=3)
-    112
-    >>> conv_output_size(28, 3, stride=2)
-    14
-    """
-    if padding is None:
-        padding = (kernel_size - 1) // 2
-    return (size + 2 * padding - kernel_size) // stride + 1
-
-
-def conv2d_params(c_in: int, c_out: int, k: int, groups: int = 1, bias: bool = False) -> int:
-    """Parameters of a k×k convolution: ``c_out · (c_in / groups) · k² (+ c_out for the bias)``.
-
-    Every output channel has one k×k filter over the ``c_in / groups`` input channels of its group.
-
-    >>> conv2d_params(64, 64, 3)
-    36864
-    >>> conv2d_params(32, 32, 3, groups=32)  # depthwise: one 3×3 filter per channel
-    288
-    """
-    if c_in % groups or c_out % groups:
-        raise CourseError(f"groups={groups} must divide both c_in={c_in} and c_out={c_out}.")
-    return c_out * (c_in // groups) * k * k + (c_out if bias else 0)
-
-
-def conv2d_macs(c_in: int, c_out: int, k: int, h_out: int, w_out: int, groups: int = 1) -> int:
-    """Multiply-accumulates of a k×k convolution: ``h_out · w_out · c_out · (c_in / groups) · k²``.
-
-    One MAC per weight per output position (bias additions are not counted, as in :func:`count_macs`).
-
-    >>> conv2d_macs(3, 64, 7, h_out=112, w_out=112)  # ResNet's stem
-    118013952
-    """
-    return h_out * w_out * conv2d_params(c_in, c_out, k, groups)
-
-
-def batchnorm_params(channels: int) -> int:
-    """BatchNorm's learnable scale γ and shift β: 2 per channel.
-
-    Ioffe & Szegedy, 2015, arXiv:1502.03167. The running mean and variance are buffers, not parameters.
-    """
-    return 2 * channels
-
-
-def linear_params(in_features: int, out_features: int, bias: bool = True) -> int:
-    """Parameters of a fully connected layer: ``in · out (+ out)``.
-
-    >>> linear_params(512, 1000)
-    513000
-    """
-    return in_features * out_features + (out_features if bias else 0)
-
-
-def linear_macs(in_features: int, out_features: int) -> int:
-    """Multiply-accumulates of a fully connected layer on one sample: ``in · out``."""
-    return in_features * out_features
-
-
-def depthwise_separable_params(c_in: int, c_out: int, k: int = 3, norm: bool = True) -> int:
-    """MobileNet v1's block: k×k depthwise conv → BN → ReLU → 1×1 pointwise conv → BN → ReLU.
-
-    Howard et al., 2017, arXiv:1704.04861, Section 3.1 and Fig. 3: ``k²·M + M·N`` weights for ``M``
-    input and ``N`` output channels (no biases: BN follows each conv), plus ``2M + 2N`` for the two
-    BatchNorms when ``norm`` is True. The paper's formula leaves BN out (``norm=False``).
-
-    >>> depthwise_separable_params(32, 64, norm=False)
-    2336
-    """
-    convs = conv2d_params(c_in, c_in, k, groups=c_in) + conv2d_params(c_in, c_out, 1)
-    return convs + (batchnorm_params(c_in) + batchnorm_params(c_out) if norm else 0)
-
-
-def depthwise_separable_macs(c_in: int, c_out: int, h_out: int, w_out: int, k: int = 3) -> int:
-    """Mult-adds of a depthwise-separable conv: ``D_F² · (k² · M + M · N)`` (Howard et al., 2017, Eq. 5).
-
-    ``D_F`` is the *output* resolution: a stride-2 depthwise conv halves it and the pointwise conv runs
-    at the reduced size. Compared with a standard k×k conv the cost shrinks by ``1/N + 1/k²`` (Eq. 6).
-
-    >>> standard = conv2d_macs(512, 512, 3, h_out=14, w_out=14)
-    >>> round(depthwise_separable_macs(512, 512, 14, 14) / standard, 4) == round(1 / 512 + 1 / 9, 4)
-    True
-    """
-    return h_out * w_out * (c_in * k * k + c_in * c_out)
-
-
-def _downsample_needed(c_in: int, c_out: int, stride: int) -> bool:
-    return stride != 1 or c_in != c_out
-
-
-def basic_block_params(inplanes: int, planes: int, stride: int = 1, downsample: bool | None = None) -> int:
-    """ResNet's basic block (He et al., 2015, arXiv:1512.03385, Fig. 2 left and Table 1).
-
-    Two 3×3 convs with BN (``9·inplanes·planes + 9·planes² + 4·planes``), plus, when the shape changes
-    (``stride != 1`` or ``inplanes != planes``), a 1×1 projection shortcut with BN — option (B) of the
-    paper, as torchvision's ``BasicBlock`` does. ``downsample`` overrides that rule (the CIFAR ResNets
-    of the paper's Section 4.2 use a parameter-free shortcut, option A: pass ``downsample=False``).
-
-    >>> basic_block_params(64, 64)
-    73984
-    """
-    if downsample is None:
-        downsample = _downsample_needed(inplanes, planes, stride)
-    main = conv2d_params(inplanes, planes, 3) + batchnorm_params(planes)
-    main += conv2d_params(planes, planes, 3) + batchnorm_params(planes)
-    shortcut = conv2d_params(inplanes, planes, 1) + batchnorm_params(planes) if downsample else 0
-    return main + shortcut
-
-
-def basic_block_macs(
-    inplanes: int, planes: int, h_in: int, w_in: int, stride: int = 1, downsample: bool | None = None
-) -> int:
-    """Multiply-accumulates of :func:`basic_block_params`'s block on an ``h_in × w_in`` input.
-
-    The stride sits on the first 3×3 conv (and on the projection), so the second conv and the
-    projection run at the output resolution.
-    """
-    if downsample is None:
-        downsample = _downsample_needed(inplanes, planes, stride)
-    h_out, w_out = conv_output_size(h_in, 3, stride), conv_output_size(w_in, 3, stride)
-    macs = conv2d_macs(inplanes, planes, 3, h_out, w_out) + conv2d_macs(planes, planes, 3, h_out, w_out)
-    return macs + (conv2d_macs(inplanes, planes, 1, h_out, w_out) if downsample else 0)
-
-
-def bottleneck_params(
-    inplanes: int,
-    planes: int,
-    stride: int = 1,
-    expansion: int = 4,
-    width: int | None = None,
-    downsample: bool | None = None,
-) -> int:
-    """ResNet's bottleneck block: 1×1 reduce → 3×3 → 1×1 expand, each with BN, plus the shortcut.
-
-    He et al., 2015, arXiv:1512.03385, Fig. 5 right and Table 1. With ``width`` inner channels
-    (``planes`` for ResNet; ``2·planes`` for Wide ResNet-50-2, whose bottleneck is twice as wide) and
-    ``planes · expansion`` output channels:
-    ``inplanes·width + 9·width² + width·out`` weights, ``2·width + 2·width + 2·out`` BN parameters,
-    plus a 1×1 projection with BN (``inplanes·out + 2·out``) when ``stride != 1`` or ``inplanes != out``.
-
-    >>> bottleneck_params(256, 64)  # conv2_x of ResNet-50, no projection
-    70400
-    """
-    width = planes if width is None else width
-    out = planes * expansion
-    if downsample is None:
-        downsample = _downsample_needed(inplanes, out, stride)
-    main = conv2d_params(inplanes, width, 1) + conv2d_params(width, width, 3) + conv2d_params(width, out, 1)
-    main += 2 * batchnorm_params(width) + batchnorm_params(out)
-    shortcut = conv2d_params(inplanes, out, 1) + batchnorm_params(out) if downsample else 0
-    return main + shortcut
-
-
-def bottleneck_macs(
-    inplanes: int,
-    planes: int,
-    h_in: int,
-    w_in: int,
-    stride: int = 1,
-    expansion: int = 4,
-    width: int | None = None,
-    downsample: bool | None = None,
-) -> int:
-    """Multiply-accumulates of :func:`bottleneck_params`'s block on an ``h_in × w_in`` input.
-
-    The stride sits on the 3×3 conv, as in torchvision ("ResNet v1.5"; the paper put it on the first
-    1×1), so the first 1×1 runs at the input resolution and the rest at the output resolution.
-    """
-    width = planes if width is None else width
-    out = planes * expansion
-    if downsample is None:
-        downsample = _downsample_needed(inplanes, out, stride)
-    h_out, w_out = conv_output_size(h_in, 3, stride), conv_output_size(w_in, 3, stride)
-    macs = conv2d_macs(inplanes, width, 1, h_in, w_in)
-    macs += conv2d_macs(width, width, 3, h_out, w_out) + conv2d_macs(width, out, 1, h_out, w_out)
-    return macs + (conv2d_macs(inplanes, out, 1, h_out, w_out) if downsample else 0)
-
-
-def se_macs(channels: int, squeeze_channels: int) -> int:
-    """Multiply-accumulates of squeeze-and-excitation: two 1×1 layers on the pooled 1×1 map.
-
-    ``2 · C · S`` (Hu et al., 2017, arXiv:1709.01507, Section 3); the pooling and the channel rescaling
-    (``H·W·C`` multiplies) are elementwise and not counted, which is why SE adds almost no MACs.
-
-    >>> se_macs(256, 16)
-    8192
-    """
-    return 2 * channels * squeeze_channels
-
-
-def _expanded(c_in: int, expand_ratio: float) -> int:
-    hidden = round(c_in * expand_ratio)
-    if hidden < 1:
-        raise CourseError(f"expand_ratio={expand_ratio} leaves no channels for c_in={c_in}.")
-    return hidden
-
-
-def inverted_residual_params(c_in: int, c_out: int, expand_ratio: float, kernel_size: int = 3) -> int:
-    """MobileNet v2's inverted residual with linear bottleneck.
-
-    Sandler et al., 2018, arXiv:1801.04381, Table 1: 1×1 expansion to ``t·c_in`` channels → BN → ReLU6,
-    k×k depthwise → BN → ReLU6, 1×1 linear projection → BN. With ``t = 1`` there is no expansion conv
-    (as in the paper's first block and torchvision). Weights: ``c_in·h + k²·h + h·c_out`` with
-    ``h = round(t · c_in)``; BN: ``2h + 2h + 2c_out``.
-
-    >>> inverted_residual_params(24, 24, 6)
-    8832
-    """
-    hidden = _expanded(c_in, expand_ratio)
-    params = conv2d_params(hidden, hidden, kernel_size, groups=hidden) + batchnorm_params(hidden)
-    params += conv2d_params(hidden, c_out, 1) + batchnorm_params(c_out)
-    if expand_ratio != 1:
-        params += conv2d_params(c_in, hidden, 1) + batchnorm_params(hidden)
-    return params
-
-
-def inverted_residual_macs(
-    c_in: int, c_out: int, expand_ratio: float, h_in: int, w_in: int, stride: int = 1, kernel_size: int = 3
-) -> int:
-    """Multiply-accumulates of :func:`inverted_residual_params`'s block on an ``h_in × w_in`` input.
-
-    The expansion runs at the input resolution, the depthwise conv carries the stride, the projection
-    runs at the output resolution: ``h·w·c_in·t + h'·w'·t·c_in·(k² + c_out)``; with stride 1 that is
-    the paper's ``h·w·d'·t·(d' + k² + d'')`` (Sandler et al., 2018, arXiv:1801.04381, Section 3.3).
-    """
-    hidden = _expanded(c_in, expand_ratio)
-    h_out, w_out = conv_output_size(h_in, kernel_size, stride), conv_output_size(w_in, kernel_size, stride)
-    macs = conv2d_macs(hidden, hidden, kernel_size, h_out, w_out, groups=hidden)
-    macs += conv2d_macs(hidden, c_out, 1, h_out, w_out)
-    if expand_ratio != 1:
-        macs += conv2d_macs(c_in, hidden, 1, h_in, w_in)
-    return macs
-
-
-def efficientnet_mbconv_widths(c_in: int, expand_ratio: float) -> tuple[int, int]:
-    """EfficientNet's (expanded, squeeze) channels of an MBConv block with input ``c_in`` and ratio ``t``.
-
-    Expanded: ``make_divisible(t · c_in, 8)`` as in torchvision (equal to ``t · c_in`` for every block of
-    B0–B7 at width 1.0). Squeeze: a quarter of the block's *input* channels, at least 1 (Tan & Le, 2019,
-    arXiv:1905.11946, Section 4, following MnasNet's SE ratio 0.25; torchvision's ``MBConv``). MobileNet v3
-    instead takes the expanded width from its Table 1/2 and squeezes to ``make_divisible(expanded / 4, 8)``.
-
-    >>> efficientnet_mbconv_widths(16, 6)
-    (96, 4)
-    """
-    return make_divisible(c_in * expand_ratio, 8), max(1, c_in // 4)
-
-
-def mbconv_params(
-    c_in: int, c_out: int, expanded_channels: int, kernel_size: int = 3, squeeze_channels: int | None = None
-) -> int:
-    """MBConv: [1×1 expansion → BN → act], k×k depthwise → BN → act, [SE], 1×1 projection → BN.
-
-    The mobile inverted bottleneck of MnasNet (Tan et al., 2019, arXiv:1807.11626, Fig. 7), with
-    squeeze-and-excitation in MobileNet v3 (Howard et al., 2019, arXiv:1905.02244, Fig. 4) and EfficientNet
-    (Tan & Le, 2019, arXiv:1905.11946, Table 1). Same arguments as :class:`cnncourse.layers.MBConv`:
-    no expansion conv when ``expanded_channels == c_in``; ``squeeze_channels=None`` means no SE.
-    With ``e`` expanded and ``s`` squeeze channels: ``c_in·e + k²·e + e·c_out`` conv weights,
-    ``2e + 2e + 2·c_out`` BN parameters, and SE's ``2·e·s + s + e``. Stochastic depth has no parameters.
-
-    >>> expanded, squeeze = efficientnet_mbconv_widths(16, 6)  # EfficientNet-B0's first 16 → 24 block
-    >>> mbconv_params(16, 24, expanded, kernel_size=3, squeeze_channels=squeeze)
-    6004
-    """
-    params = conv2d_params(expanded_channels, expanded_channels, kernel_size, groups=expanded_channels)
-    params += batchnorm_params(expanded_channels)
-    params += conv2d_params(expanded_channels, c_out, 1) + batchnorm_params(c_out)
-    if expanded_channels != c_in:
-        params += conv2d_params(c_in, expanded_channels, 1) + batchnorm_params(expanded_channels)
-    if squeeze_channels is not None:
-        params += se_params(expanded_channels, squeeze_channels)
-    return params
-
-
-def mbconv_macs(
-    c_in: int,
-    c_out: int,
-    expanded_channels: int,
-    h_in: int,
-    w_in: int,
-    stride: int = 1,
-    kernel_size: int = 3,
-    squeeze_channels: int | None = None,
-) -> int:
-    """Multiply-accumulates of :func:`mbconv_params`'s block on an ``h_in × w_in`` input.
-
-    The inverted residual's (expansion at the input resolution, the rest at the output resolution)
-    plus SE's ``2·e·s``.
-    """
-    h_out, w_out = conv_output_size(h_in, kernel_size, stride), conv_output_size(w_in, kernel_size, stride)
-    e = expanded_channels
-    macs = conv2d_macs(e, e, kernel_size, h_out, w_out, groups=e)
-    macs += conv2d_macs(expanded_channels, c_out, 1, h_out, w_out)
-    if expanded_channels != c_in:
-        macs += conv2d_macs(c_in, expanded_channels, 1, h_in, w_in)
-    if squeeze_channels is not None:
-        macs += se_macs(expanded_channels, squeeze_channels)
-    return macs
