@@ -42,6 +42,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from cnncourse.errors import CourseError
 from cnncourse.models._registry import check_model_arguments, register_model
@@ -81,14 +82,21 @@ class DenseLayer(nn.Module):
 
     Returns only its k **new** channels; :class:`DenseBlock` concatenates them to what came before.
 
-    Departure from torchvision: no ``memory_efficient`` option (gradient checkpointing of the
-    concatenation, Pleiss et al., 2017, arXiv:1707.06990); the arithmetic is the same.
+    ``memory_efficient=True`` (torchvision's option of the same name; Pleiss et al., 2017,
+    arXiv:1707.06990) does not keep the concatenation, its BatchNorm and its ReLU for the backward pass:
+    the part up to the 1×1 convolution runs under :func:`torch.utils.checkpoint.checkpoint` and is
+    recomputed during backward. Training then holds one concatenated input at a time instead of one
+    per layer, for the price of running that part twice. Outputs and gradients are the same. As in
+    torchvision, the recomputation runs ``norm1`` once more in training mode, so its running
+    statistics take a second momentum step from the same batch; the weights are unaffected.
 
     Args:
         in_channels: channels of the concatenated input (block input + k per earlier layer).
         growth_rate: k, the channels this layer adds.
         bottleneck_factor: the 1×1 outputs ``bottleneck_factor · k`` channels (4 in the paper).
         drop_rate: dropout on the new channels (the paper uses 0.2 on CIFAR without augmentation).
+        memory_efficient: recompute the concatenation and the 1×1 bottleneck in backward instead of
+            keeping them (see above).
     """
 
     def __init__(
@@ -97,6 +105,7 @@ class DenseLayer(nn.Module):
         growth_rate: int,
         bottleneck_factor: int = BOTTLENECK_FACTOR,
         drop_rate: float = 0.0,
+        memory_efficient: bool = False,
     ) -> None:
         super().__init__()
         bottleneck_channels = bottleneck_factor * growth_rate
@@ -107,12 +116,21 @@ class DenseLayer(nn.Module):
         self.relu2 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(bottleneck_channels, growth_rate, kernel_size=3, padding=1, bias=False)
         self.drop_rate = float(drop_rate)
+        self.memory_efficient = memory_efficient
+
+    def _bottleneck(self, *features: Tensor) -> Tensor:
+        """Concatenate, BN-ReLU, 1×1 convolution: the part ``memory_efficient`` recomputes."""
+        x = torch.cat(features, 1) if len(features) > 1 else features[0]
+        # the in-place ReLU is safe: BatchNorm's output is a fresh tensor that nothing else holds
+        return self.conv1(self.relu1(self.norm1(x)))
 
     def forward(self, features: Tensor | list[Tensor]) -> Tensor:
         """``features``: one tensor, or the list of all earlier feature maps (concatenated here)."""
-        x = torch.cat(features, 1) if isinstance(features, list) else features
-        # the in-place ReLU is safe: BatchNorm's output is a fresh tensor that nothing else holds
-        bottleneck = self.conv1(self.relu1(self.norm1(x)))
+        inputs = features if isinstance(features, list) else [features]
+        if self.memory_efficient and torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
+            bottleneck = checkpoint(self._bottleneck, *inputs, use_reentrant=False)
+        else:  # nothing to save for a backward pass: checkpointing would only cost time
+            bottleneck = self._bottleneck(*inputs)
         new_features = self.conv2(self.relu2(self.norm2(bottleneck)))
         if self.drop_rate > 0:
             new_features = F.dropout(new_features, p=self.drop_rate, training=self.training)
@@ -133,10 +151,13 @@ class DenseBlock(nn.ModuleDict):
         growth_rate: int,
         bottleneck_factor: int = BOTTLENECK_FACTOR,
         drop_rate: float = 0.0,
+        memory_efficient: bool = False,
     ) -> None:
         super().__init__()
         for index in range(num_layers):
-            layer = DenseLayer(in_channels + index * growth_rate, growth_rate, bottleneck_factor, drop_rate)
+            layer = DenseLayer(
+                in_channels + index * growth_rate, growth_rate, bottleneck_factor, drop_rate, memory_efficient
+            )
             self.add_module(f"denselayer{index + 1}", layer)
         self.out_channels = in_channels + num_layers * growth_rate
 
@@ -182,6 +203,8 @@ class DenseNet(nn.Module):
         bottleneck_factor: 1×1 width in multiples of k (4).
         compression: θ, the fraction of channels a transition keeps (0.5).
         drop_rate: dropout after each dense layer.
+        memory_efficient: checkpoint every dense layer's concatenation and bottleneck
+            (:class:`DenseLayer`); same outputs, less training memory, more time.
         num_classes: outputs of the classifier.
         in_channels: channels of the input image.
         stem: "imagenet" or "cifar".
@@ -196,6 +219,7 @@ class DenseNet(nn.Module):
         bottleneck_factor: int = BOTTLENECK_FACTOR,
         compression: float = COMPRESSION,
         drop_rate: float = 0.0,
+        memory_efficient: bool = False,
         num_classes: int = 1000,
         in_channels: int = 3,
         stem: Stem = "imagenet",
@@ -231,7 +255,7 @@ class DenseNet(nn.Module):
 
         channels = num_init_features
         for index, num_layers in enumerate(block_config):
-            block = DenseBlock(num_layers, channels, growth_rate, bottleneck_factor, drop_rate)
+            block = DenseBlock(num_layers, channels, growth_rate, bottleneck_factor, drop_rate, memory_efficient)
             self.features.add_module(f"denseblock{index + 1}", block)
             channels = block.out_channels
             if index != len(block_config) - 1:
@@ -274,11 +298,18 @@ class DenseNet(nn.Module):
 # ----------------------------------------------------------------------------------------------------
 
 
-def _imagenet_densenet(depth: int, num_classes: int, in_channels: int, weights: str | None) -> DenseNet:
+def _imagenet_densenet(
+    depth: int, num_classes: int, in_channels: int, weights: str | None, memory_efficient: bool
+) -> DenseNet:
     check_model_arguments(num_classes, in_channels, weights)
     growth_rate, block_config, num_init_features = IMAGENET_CONFIGS[depth]
     model = DenseNet(
-        growth_rate, block_config, num_init_features, num_classes=num_classes, in_channels=in_channels
+        growth_rate,
+        block_config,
+        num_init_features,
+        memory_efficient=memory_efficient,
+        num_classes=num_classes,
+        in_channels=in_channels,
     )
     return apply_weights(model, weights, f"densenet{depth}")  # type: ignore[return-value]
 
@@ -290,9 +321,11 @@ def _imagenet_densenet(depth: int, num_classes: int, in_channels: int, weights: 
     timm_name="densenet121",
     paper=PAPER,
 )
-def densenet121(*, num_classes: int = 1000, in_channels: int = 3, weights: str | None = None) -> DenseNet:
+def densenet121(
+    *, num_classes: int = 1000, in_channels: int = 3, weights: str | None = None, memory_efficient: bool = False
+) -> DenseNet:
     """DenseNet-121 (paper Table 1, k = 32), equal to ``torchvision.models.densenet121``: 8.0M parameters."""
-    return _imagenet_densenet(121, num_classes, in_channels, weights)
+    return _imagenet_densenet(121, num_classes, in_channels, weights, memory_efficient)
 
 
 @register_model(
@@ -302,9 +335,11 @@ def densenet121(*, num_classes: int = 1000, in_channels: int = 3, weights: str |
     timm_name="densenet161",
     paper=PAPER,
 )
-def densenet161(*, num_classes: int = 1000, in_channels: int = 3, weights: str | None = None) -> DenseNet:
+def densenet161(
+    *, num_classes: int = 1000, in_channels: int = 3, weights: str | None = None, memory_efficient: bool = False
+) -> DenseNet:
     """DenseNet-161 (k = 48, the authors' released model), equal to torchvision's: 28.7M parameters."""
-    return _imagenet_densenet(161, num_classes, in_channels, weights)
+    return _imagenet_densenet(161, num_classes, in_channels, weights, memory_efficient)
 
 
 @register_model(
@@ -314,9 +349,11 @@ def densenet161(*, num_classes: int = 1000, in_channels: int = 3, weights: str |
     timm_name="densenet169",
     paper=PAPER,
 )
-def densenet169(*, num_classes: int = 1000, in_channels: int = 3, weights: str | None = None) -> DenseNet:
+def densenet169(
+    *, num_classes: int = 1000, in_channels: int = 3, weights: str | None = None, memory_efficient: bool = False
+) -> DenseNet:
     """DenseNet-169 (paper Table 1, k = 32), equal to ``torchvision.models.densenet169``: 14.1M parameters."""
-    return _imagenet_densenet(169, num_classes, in_channels, weights)
+    return _imagenet_densenet(169, num_classes, in_channels, weights, memory_efficient)
 
 
 @register_model(
@@ -326,13 +363,21 @@ def densenet169(*, num_classes: int = 1000, in_channels: int = 3, weights: str |
     timm_name="densenet201",
     paper=PAPER,
 )
-def densenet201(*, num_classes: int = 1000, in_channels: int = 3, weights: str | None = None) -> DenseNet:
+def densenet201(
+    *, num_classes: int = 1000, in_channels: int = 3, weights: str | None = None, memory_efficient: bool = False
+) -> DenseNet:
     """DenseNet-201 (paper Table 1, k = 32), equal to ``torchvision.models.densenet201``: 20.0M parameters."""
-    return _imagenet_densenet(201, num_classes, in_channels, weights)
+    return _imagenet_densenet(201, num_classes, in_channels, weights, memory_efficient)
 
 
 def densenet_bc_cifar(
-    depth: int, growth_rate: int, *, num_classes: int = 10, in_channels: int = 3, drop_rate: float = 0.0
+    depth: int,
+    growth_rate: int,
+    *,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    drop_rate: float = 0.0,
+    memory_efficient: bool = False,
 ) -> DenseNet:
     """DenseNet-BC (L = ``depth``, k = ``growth_rate``) for small images, paper Section 3.
 
@@ -350,6 +395,7 @@ def densenet_bc_cifar(
         (layers_per_block,) * 3,
         2 * growth_rate,
         drop_rate=drop_rate,
+        memory_efficient=memory_efficient,
         num_classes=num_classes,
         in_channels=in_channels,
         stem="cifar",
@@ -357,19 +403,29 @@ def densenet_bc_cifar(
 
 
 @register_model(family="densenet", input_size=(3, 32, 32), paper=PAPER)
-def densenet_bc_100_12(*, num_classes: int = 10, in_channels: int = 3, drop_rate: float = 0.0) -> DenseNet:
+def densenet_bc_100_12(
+    *, num_classes: int = 10, in_channels: int = 3, drop_rate: float = 0.0, memory_efficient: bool = False
+) -> DenseNet:
     """DenseNet-BC (L = 100, k = 12): 16 layers per block, 0.8M parameters (paper Table 2: 4.51% on C10+)."""
-    return densenet_bc_cifar(100, 12, num_classes=num_classes, in_channels=in_channels, drop_rate=drop_rate)
+    return densenet_bc_cifar(
+        100, 12, num_classes=num_classes, in_channels=in_channels, drop_rate=drop_rate,
+        memory_efficient=memory_efficient,
+    )
 
 
 @register_model(family="densenet", input_size=(3, 32, 32), paper=PAPER)
-def densenet_bc_40_12(*, num_classes: int = 10, in_channels: int = 3, drop_rate: float = 0.0) -> DenseNet:
+def densenet_bc_40_12(
+    *, num_classes: int = 10, in_channels: int = 3, drop_rate: float = 0.0, memory_efficient: bool = False
+) -> DenseNet:
     """DenseNet-BC (L = 40, k = 12): 6 layers per block, 0.18M parameters; small enough to train on a CPU.
 
     Not a configuration from the paper (whose Table 2 has a *non*-BC DenseNet with L = 40, k = 12, 1.0M);
     the course's CPU-sized member of the family, built by the same rules as DenseNet-BC-100-12.
     """
-    return densenet_bc_cifar(40, 12, num_classes=num_classes, in_channels=in_channels, drop_rate=drop_rate)
+    return densenet_bc_cifar(
+        40, 12, num_classes=num_classes, in_channels=in_channels, drop_rate=drop_rate,
+        memory_efficient=memory_efficient,
+    )
 
 
 __all__ = [

@@ -138,3 +138,41 @@ def test_bad_configurations_raise_course_errors() -> None:
         DenseNet(0, (6, 6, 6), 24)
     with pytest.raises(CourseError):
         create_model("densenet121", weights="torchvision", num_classes=10)
+
+
+def test_memory_efficient_layers_give_the_same_outputs_and_gradients_and_keep_less() -> None:
+    # Pleiss et al., 2017 (arXiv:1707.06990); torchvision's memory_efficient option: checkpointing changes
+    # what autograd keeps, never the arithmetic
+    torch.manual_seed(0)
+    plain = densenet_bc_cifar(40, 12, in_channels=1)
+    efficient = densenet_bc_cifar(40, 12, in_channels=1, memory_efficient=True)
+    efficient.load_state_dict(plain.state_dict(), strict=True)
+    assert all(layer.memory_efficient for layer in efficient.modules() if isinstance(layer, DenseLayer))
+    x = random_images(4, 1, 28, 28)
+    with torch.no_grad():  # before training: the running statistics are still the same
+        torch.testing.assert_close(plain.eval()(x), efficient.eval()(x))
+    saved_bytes = []
+    for model in (plain, efficient):
+        kept: list[int] = []
+
+        def pack(tensor: Tensor, kept: list[int] = kept) -> Tensor:
+            kept.append(tensor.untyped_storage().nbytes())
+            return tensor
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            model.train()(x).square().mean().backward()
+        saved_bytes.append(sum(kept))
+    for (name, ours), theirs in zip(plain.named_parameters(), efficient.parameters()):
+        torch.testing.assert_close(ours.grad, theirs.grad, msg=name)
+    assert saved_bytes[1] < 0.75 * saved_bytes[0], saved_bytes  # 26.4 MB against 38.6 MB when written
+
+
+def test_memory_efficient_recomputation_steps_norm1_statistics_twice() -> None:
+    # the docstring's warning, kept true: recomputing in backward runs norm1 again in training mode
+    layer = DenseLayer(8, 4, memory_efficient=True).train()
+    x = random_images(2, 8, 5, 5).requires_grad_(True)
+    layer(x).sum().backward()
+    assert int(layer.norm1.num_batches_tracked) == 2 and int(layer.norm2.num_batches_tracked) == 1
+    with torch.no_grad():  # without autograd there is nothing to recompute
+        layer(x)
+    assert int(layer.norm1.num_batches_tracked) == 3
