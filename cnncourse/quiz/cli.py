@@ -45,6 +45,7 @@ from cnncourse.quiz.engine import (
     pick_questions,
     question_text,
     result_text,
+    shuffle_all_options,
 )
 from cnncourse.quiz.progress import ProgressStore
 
@@ -340,7 +341,10 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
         "--lang", choices=LANGUAGES, default="ja", help="language of questions and feedback (default ja)"
     )
     parser.add_argument(
-        "--seed", type=int, default=None, help="shuffle with this seed (the same seed asks the same items)"
+        "--seed",
+        type=int,
+        default=None,
+        help="shuffle with this seed (the same seed asks the same items with the options in the same order)",
     )
     parser.add_argument(
         "--chapter",
@@ -421,6 +425,7 @@ def quiz_main(argv: list[str]) -> int:
     if not questions:
         print(_text("no_questions", lang))
         return 0
+    questions = shuffle_all_options(questions, args.seed)  # the key's position is never a cue
     run_drill(questions, lang=lang, input_stream=sys.stdin, output=sys.stdout, store=store)
     return 0
 
@@ -477,6 +482,22 @@ def _list_chapters(bank_dir: Path | None, lang: str, store: ProgressStore | None
     print(_text("drills", lang).format(kinds=", ".join(drill_kinds())))
 
 
+def drill_questions(bank: Sequence[Question], n: int | None, seed: int | None) -> list[Question]:
+    """The items of a drill as they are shown: picked (see ``pick_questions``), options shuffled."""
+    return shuffle_all_options(pick_questions(bank, n, seed), seed)
+
+
+def exam_questions(
+    bank: Sequence[Question], drills: Sequence[Question], n: int, seed: int | None
+) -> list[Question]:
+    """A mock exam's questions as they are shown: ``n`` in all (drills included), options shuffled."""
+    bank_count = n - len(drills)
+    questions = pick_exam_questions(bank, bank_count, seed) if bank_count else []
+    questions += drills
+    random.Random(seed).shuffle(questions)  # drills are spread through the exam, not left at the end
+    return shuffle_all_options(questions, seed)
+
+
 def exam_main(argv: list[str]) -> int:
     """``python -m cnncourse exam``: a timed mock exam across chapters, scored per chapter at the end."""
     parser = argparse.ArgumentParser(
@@ -494,10 +515,7 @@ def exam_main(argv: list[str]) -> int:
     chapter_names = _chapter_list(args.chapter)
     bank = load_bank(chapter_names, directory=args.bank_dir)
     drills = _drills_for(chapter_names, min(args.drills, args.n), args.seed)
-    bank_count = args.n - len(drills)
-    questions = pick_exam_questions(bank, bank_count, args.seed) if bank_count else []
-    questions += drills
-    random.Random(args.seed).shuffle(questions)  # drills are spread through the exam, not left at the end
+    questions = exam_questions(bank, drills, args.n, args.seed)
     if not questions:
         print(_text("no_questions", args.lang))
         return 0
@@ -512,4 +530,4 @@ def exam_main(argv: list[str]) -> int:
     return 0
 
 
-__all__ = ["ExamOutcome", "exam_main", "quiz_main", "run_drill", "run_exam"]
+__all__ = ["ExamOutcome", "drill_questions", "exam_main", "exam_questions", "quiz_main", "run_drill", "run_exam"]

@@ -19,7 +19,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cnncourse.errors import CourseError
 from cnncourse.quiz.bank import COURSE_CHAPTERS, LocalizedText, Question, check_language
@@ -398,6 +398,32 @@ def pick_questions(
     return shuffled[:n] if n is not None else shuffled
 
 
+#: Kinds whose options are shuffled per attempt; ○× keeps ○ before × (the exam's own order).
+SHUFFLED_KINDS: frozenset[str] = frozenset({"single", "multiple", "code"})
+
+
+def shuffle_options(question: Question, rng: random.Random) -> Question:
+    """``question`` with its options in a random order drawn from ``rng`` (○× and numeric unchanged).
+
+    Each option carries its own ``correct`` flag and feedback, so the answer key, the feedback and the
+    "correct answer" line follow the option to its new position; progress is recorded by item id, never
+    by position. Without this the bank's authoring habit (the key written first) would be learnable.
+    """
+    if question.kind not in SHUFFLED_KINDS or len(question.options) < 2:
+        return question
+    order = list(range(len(question.options)))
+    rng.shuffle(order)
+    return replace(question, options=tuple(question.options[index] for index in order))
+
+
+def shuffle_all_options(questions: Sequence[Question], seed: int | None = None) -> list[Question]:
+    """Every question with shuffled options; the same ``seed`` gives the same order (None: fresh)."""
+    # A separate stream from pick_questions' so choosing the items and ordering their options are
+    # independent: adding --n does not change how an item's options are ordered for a given seed.
+    rng = random.Random(None if seed is None else f"options-{seed}")
+    return [shuffle_options(question, rng) for question in questions]
+
+
 def pick_exam_questions(questions: Sequence[Question], n: int, seed: int | None = None) -> list[Question]:
     """Choose ``n`` questions spread over the chapters as evenly as the bank allows, in shuffled order.
 
@@ -442,4 +468,6 @@ __all__ = [
     "pick_questions",
     "question_text",
     "result_text",
+    "shuffle_all_options",
+    "shuffle_options",
 ]

@@ -41,6 +41,7 @@ from cnncourse.quiz.engine import (
     option_label,
     parse_answer,
     pick_questions,
+    shuffle_all_options,
     question_text,
 )
 from cnncourse.quiz.progress import ProgressStore
@@ -536,12 +537,14 @@ def show(
 ) -> None:
     """Show a quiz: ``chapter`` is a chapter slug (e.g. "resnet"), several slugs, or a list of questions.
 
-    ``n`` asks at most ``n`` questions (a random pick, repeatable with ``seed``); ``directory`` reads
+    ``n`` asks at most ``n`` questions (a random pick, repeatable with ``seed``); the options of
+    choice items are shuffled on every call (repeatable with ``seed``); ``directory`` reads
     the bank from another folder. Draws widgets in a notebook; elsewhere prints the quiz as text
     (to ``output``, standard output by default) with the answers at the end.
     """
     check_language(lang)
-    questions = pick_questions(_resolve_questions(chapter, directory), n, seed)
+    # Options are shuffled per attempt (○× keeps ○ first); the same seed gives the same order.
+    questions = shuffle_all_options(pick_questions(_resolve_questions(chapter, directory), n, seed), seed)
     if not questions:
         raise CourseError("There are no questions to show.")
     if widgets_available():

@@ -14,11 +14,23 @@ import pytest
 
 from cnncourse import cli
 from cnncourse.quiz import cli as quiz_cli
-from cnncourse.quiz.bank import load_bank
+from cnncourse.quiz.bank import Question, load_bank
+from cnncourse.quiz.engine import pick_questions
 from cnncourse.quiz.progress import ProgressStore
 
 # The small bank (conftest): resnet-001 ○ right · resnet-002 choice 2 · resnet-003 choices 1+3 ·
 # resnet-004 = 589824 · senet-001 × right · senet-002 choice 1.
+
+
+def typed(question: Question, *, right: bool) -> str:
+    """What a learner types to answer ``question`` (as shown, options shuffled) right or wrong."""
+    key = sorted(question.correct_indices)
+    if question.kind == "numeric":
+        assert question.answer is not None
+        return f"{question.answer + (0 if right else 1):,.0f}"
+    if right:
+        return ",".join(str(index + 1) for index in key)
+    return str(next(index for index in range(len(question.options)) if index not in key) + 1)
 
 
 def run_module(args: list[str], answers: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -48,21 +60,28 @@ def run_in_process(
 
 
 def test_scripted_drill_scores_exactly(small_bank: Path) -> None:
-    answers = "o\n7\n3\n1,3\n589,824\no\n1\n"  # the 7 is out of range and must be asked again
-    done = run_module(["quiz", "--bank-dir", str(small_bank), "--lang", "en"], answers)
+    # Options are shuffled per attempt, so the answers are typed for the order this seed shows.
+    shown = quiz_cli.drill_questions(load_bank(directory=small_bank), None, 4)
+    wrong = {"resnet-002", "senet-001"}
+    lines = [typed(q, right=q.id not in wrong) for q in shown]
+    lines.insert(1, "7")  # out of range: asked again with a hint
+    done = run_module(
+        ["quiz", "--bank-dir", str(small_bank), "--lang", "en", "--seed", "4"], "\n".join(lines) + "\n"
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "Traceback" not in out + done.stderr
-    assert "'7' is not an option number: type the option number, 1–3." in out
-    assert out.count("[") >= 6 and "[6/6] senet-002" in out
+    assert "'7' is not an option number: type the option number" in out or "'7' is not True/False" in out
+    assert f"[6/6] {shown[-1].id}" in out
     assert "Result: 4 / 6 correct (67%)" in out
     assert "ResNet" in out and " 3 / 4 " in out and " 1 / 2 " in out
     missed = out.split("Missed items:")[1]
-    assert "resnet-002: 2. Choice 2 of resnet-002" in missed
-    assert "senet-001: 2. False\n" in missed
-    # feedback and explanation come right after each answer
-    assert "Feedback resnet-002 choice 3" in out and "Explanation of resnet-002" in out
-    assert "Correct answer: 2. Choice 2 of resnet-002" in out
+    resnet_002 = next(q for q in shown if q.id == "resnet-002")
+    key = min(resnet_002.correct_indices)
+    assert f"resnet-002: {key + 1}. Choice 2 of resnet-002" in missed  # the key followed its option
+    assert "senet-001: 2. False\n" in missed  # ○× keeps ○ first
+    assert f"Correct answer: {key + 1}. Choice 2 of resnet-002" in out
+    assert "Explanation of resnet-002" in out
     items = ProgressStore().load()
     assert {i: (e.attempts, e.correct) for i, e in items.items()} == {
         "resnet-001": (1, 1), "resnet-002": (1, 0), "resnet-003": (1, 1), "resnet-004": (1, 1),
@@ -71,20 +90,37 @@ def test_scripted_drill_scores_exactly(small_bank: Path) -> None:
     assert "Progress saved to" in out
 
 
+def test_feedback_follows_the_option_not_its_position(small_bank: Path) -> None:
+    shown = quiz_cli.drill_questions(load_bank("resnet", directory=small_bank), None, 9)
+    item = next(q for q in shown if q.id == "resnet-002")
+    wrong_position = next(i for i in range(3) if i not in item.correct_indices)
+    wrong_option = item.options[wrong_position]
+    lines = ["o" if q.id != "resnet-002" else str(wrong_position + 1) for q in shown]
+    out = run_module(
+        ["quiz", "--bank-dir", str(small_bank), "--chapter", "resnet", "--lang", "en", "--seed", "9",
+         "--no-save"],
+        "\n".join(lines[: shown.index(item) + 1]) + "\n",
+    ).stdout
+    number = wrong_option.text.en.split()[1]  # "Choice N of resnet-002": its feedback names choice N
+    assert f"{wrong_position + 1}. {wrong_option.text.en} — Feedback resnet-002 choice {number}" in out
+
+
 def test_seeded_drill_is_repeatable_and_scored_exactly(
     small_bank: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Answering "1" to everything is right for resnet-001 and senet-002 only, whatever the order.
+    # The same seed shows the same items with the options in the same order.
     args = ["--bank-dir", str(small_bank), "--seed", "11", "--lang", "en", "--no-save"]
     first = run_in_process("quiz_main", args, "1\n" * 6, monkeypatch, capsys)
     again = run_in_process("quiz_main", args, "1\n" * 6, monkeypatch, capsys)
     assert first == again
-    assert "Result: 2 / 6 correct (33%)" in first
+    shown = quiz_cli.drill_questions(load_bank(directory=small_bank), None, 11)
+    expected = sum(q.kind != "numeric" and q.correct_indices == {0} for q in shown)
+    assert f"Result: {expected} / 6 correct" in first
     order = [line.split()[1] for line in first.splitlines() if line.startswith("[")]
     assert sorted(order) == sorted(q.id for q in load_bank(directory=small_bank))
     other = run_in_process("quiz_main", [*args[:3], "12", *args[4:]], "1\n" * 6, monkeypatch, capsys)
     other_orders = {tuple(line.split()[1] for line in other.splitlines() if line.startswith("["))}
-    assert "Result: 2 / 6 correct" in other
+    assert "Result: " in other
     assert ProgressStore().load() == {}  # --no-save
     assert other_orders  # parsed
 
@@ -108,6 +144,8 @@ def test_japanese_drill_with_n_and_eof(
 def test_drills_are_mixed_in(
     small_bank: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # unseeded options are shuffled afresh; this test is about the drill, so keep the written order
+    monkeypatch.setattr(quiz_cli, "shuffle_all_options", lambda questions, seed: list(questions))
     out = run_in_process(
         "quiz_main",
         ["--bank-dir", str(small_bank), "--chapter", "senet", "--drills", "1", "--lang", "en"],
@@ -131,7 +169,9 @@ def test_review_asks_only_missed_items_that_are_due(
     store.record("resnet-002", False, today - dt.timedelta(days=3))  # due two days ago
     store.record("senet-002", False, today)  # due tomorrow
     store.record("resnet-001", True, today - dt.timedelta(days=5))  # due, but never missed
-    out = run_in_process("quiz_main", args, "2\n", monkeypatch, capsys)
+    bank = {q.id: q for q in load_bank(directory=small_bank)}
+    out = run_in_process("quiz_main", [*args, "--seed", "1"], typed(
+        quiz_cli.drill_questions([bank["resnet-002"]], None, 1)[0], right=True) + "\n", monkeypatch, capsys)
     assert "Review: 1 missed item(s) due today" in out
     assert "[1/1] resnet-002" in out and "senet-002" not in out.split("Result")[0]
     assert "Result: 1 / 1 correct" in out
@@ -139,6 +179,10 @@ def test_review_asks_only_missed_items_that_are_due(
     out = run_in_process("quiz_main", args, "", monkeypatch, capsys)
     assert "No missed item is due for review today (2 missed" in out
     assert (today + dt.timedelta(days=1)).isoformat() in out
+    shown = quiz_cli.drill_questions([bank["resnet-002"], bank["senet-002"]], None, None)
+    assert [q.id for q in shown] == ["resnet-002", "senet-002"]
+    # unseeded, the options are shuffled afresh: answer by text (the key of both is a known choice)
+    monkeypatch.setattr(quiz_cli, "shuffle_all_options", lambda questions, seed: list(questions))
     out = run_in_process("quiz_main", [*args, "--all-missed"], "2\n1\n", monkeypatch, capsys)
     assert "Review: all 2 missed item(s), due or not" in out
     assert "[1/2] resnet-002" in out and "[2/2] senet-002" in out  # latest first, then by id
@@ -171,7 +215,9 @@ def test_errors_are_messages_not_tracebacks(small_bank: Path, capsys: pytest.Cap
 
 def test_scripted_mock_exam_scores_exactly(small_bank: Path) -> None:
     args = ["exam", "--bank-dir", str(small_bank), "--n", "6", "--seed", "3", "--lang", "en"]
-    done = run_module(args, "1\n" * 6)
+    shown = quiz_cli.exam_questions(load_bank(directory=small_bank), [], 6, 3)
+    right = {"resnet-001", "senet-002"}
+    done = run_module(args, "".join(typed(q, right=q.id in right) + "\n" for q in shown))
     assert done.returncode == 0, done.stderr
     out = done.stdout
     before_result, after = out.split("Mock exam result:")
