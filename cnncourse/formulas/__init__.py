@@ -20,6 +20,21 @@ from cnncourse.formulas.basics import (
     linear_macs,
     linear_params,
 )
+from cnncourse.formulas.densenet import (
+    dense_block_macs,
+    dense_block_out_channels,
+    dense_block_params,
+    dense_connections,
+    dense_layer_input_channels,
+    dense_layer_macs,
+    dense_layer_params,
+    densenet_bc_cifar_config,
+    densenet_block_channels,
+    densenet_cost,
+    transition_macs,
+    transition_out_channels,
+    transition_params,
+)
 from cnncourse.formulas.efficientnet import efficientnet_mbconv_widths
 from cnncourse.formulas.mobilenet import (
     depthwise_separable_macs,
@@ -41,6 +56,16 @@ __all__ = [
     "conv2d_macs",
     "conv2d_params",
     "conv_output_size",
+    "dense_block_macs",
+    "dense_block_out_channels",
+    "dense_block_params",
+    "dense_connections",
+    "dense_layer_input_channels",
+    "dense_layer_macs",
+    "dense_layer_params",
+    "densenet_bc_cifar_config",
+    "densenet_block_channels",
+    "densenet_cost",
     "depthwise_separable_macs",
     "depthwise_separable_params",
     "efficientnet_mbconv_widths",
@@ -52,4 +77,7 @@ __all__ = [
     "mbconv_params",
     "se_macs",
     "se_params",
+    "transition_macs",
+    "transition_out_channels",
+    "transition_params",
 ]
