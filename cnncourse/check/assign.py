@@ -208,17 +208,48 @@ def read_notebook_json(path: Path) -> dict:
     return data
 
 
-def generate(source_dir: Path, out_dir: Path) -> dict[str, str]:
-    """Make every student notebook in memory: ``{file name: text}``, sorted by name."""
-    if not source_dir.is_dir():
-        raise CourseError(f"Source folder {source_dir} does not exist: pass --source solutions.")
-    if source_dir.resolve() == out_dir.resolve():
+def _chapter_prefix(chapter: str) -> str:
+    """``"1"``, ``"01"`` or ``"01_resnet"`` → ``"01"``: the number a chapter's notebook name starts with."""
+    number = chapter.split("_", 1)[0]
+    if not number.isdigit():
+        raise CourseError(f"--only {chapter!r}: name chapters by number, e.g. --only 01 03.")
+    return f"{int(number):02d}"
+
+
+def source_notebooks(source: Path, only: list[str] | None = None) -> list[Path]:
+    """The solution notebooks to turn into exercises: ``source`` itself (one notebook), or those in the
+    ``source`` folder, optionally only the chapters numbered in ``only``."""
+    if source.is_file():
+        if source.suffix != ".ipynb":
+            raise CourseError(f"--source {source} is not a notebook: pass a .ipynb file or the solutions folder.")
+        if only:
+            raise CourseError("--only picks chapters from a folder; --source already names one notebook.")
+        return [source]
+    if not source.is_dir():
+        raise CourseError(f"Source {source} does not exist: pass --source solutions (or one solution notebook).")
+    paths = sorted(source.glob("*.ipynb"))
+    if not paths:
+        raise CourseError(f"No .ipynb notebooks in {source}: pass the folder of solution notebooks.")
+    if only:
+        prefixes = {_chapter_prefix(chapter) for chapter in only}
+        paths = [path for path in paths if path.name.split("_", 1)[0] in prefixes]
+        if not paths:
+            available = ", ".join(path.stem for path in sorted(source.glob("*.ipynb")))
+            raise CourseError(f"No solution notebook for --only {' '.join(only)} in {source}; there are: {available}.")
+    return paths
+
+
+def generate(source: Path, out_dir: Path, only: list[str] | None = None) -> dict[str, str]:
+    """Make the student notebooks in memory: ``{file name: text}``, sorted by name.
+
+    ``source`` is the solutions folder or one solution notebook; ``only`` picks chapters by number.
+    """
+    source_dir = source.parent if source.is_file() else source
+    if source_dir.exists() and source_dir.resolve() == out_dir.resolve():
         raise CourseError(
             "--out is the --source folder: that would overwrite the solutions. Use --out exercises."
         )
-    paths = sorted(source_dir.glob("*.ipynb"))
-    if not paths:
-        raise CourseError(f"No .ipynb notebooks in {source_dir}: pass the folder of solution notebooks.")
+    paths = source_notebooks(source, only)
     return {
         path.name: notebook_text(make_student_notebook(read_notebook_json(path), path.name)) for path in paths
     }
@@ -230,7 +261,15 @@ def main(argv: list[str]) -> int:
         description="Make student exercise notebooks from the solution notebooks: solution regions become "
         "stubs, hidden tests are removed, outputs are cleared.",
     )
-    parser.add_argument("--source", type=Path, default=Path("solutions"), help="folder of solution notebooks")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=Path("solutions"),
+        help="the folder of solution notebooks (default solutions), or one solution notebook",
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="CHAPTER", help="only these chapters of the folder, e.g. --only 01 03"
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("exercises"), help="folder for the student notebooks"
     )
@@ -240,9 +279,11 @@ def main(argv: list[str]) -> int:
         help="write nothing; exit 1 if --out differs from what would be written",
     )
     args = parser.parse_args(argv)
-    made = generate(args.source, args.out)
+    made = generate(args.source, args.out, args.only)
     existing = {path.name for path in args.out.glob("*.ipynb")} if args.out.is_dir() else set()
-    stale = sorted(existing - set(made))
+    # a notebook without a solution is stale only when the whole folder was generated
+    whole_folder = args.source.is_dir() and not args.only
+    stale = sorted(existing - set(made)) if whole_folder else []
     if args.check:
         differing = [
             name

@@ -171,3 +171,29 @@ def test_refuses_to_overwrite_the_solutions_and_needs_notebooks(tmp_path: Path) 
         assign.main(["--source", str(tmp_path), "--out", str(tmp_path / "out")])
     with pytest.raises(CourseError, match="does not exist"):
         assign.main(["--source", str(tmp_path / "missing"), "--out", str(tmp_path / "out")])
+
+
+def test_one_notebook_or_chosen_chapters_make_only_those(tmp_path: Path) -> None:
+    out = tmp_path / "exercises"
+    assert assign.main(["--source", str(ROOT / "solutions" / "01_resnet.ipynb"), "--out", str(out)]) == 0
+    assert [p.name for p in out.glob("*.ipynb")] == ["01_resnet.ipynb"]
+    assert (out / "01_resnet.ipynb").read_text(encoding="utf-8") == (
+        ROOT / "exercises" / "01_resnet.ipynb"
+    ).read_text(encoding="utf-8")
+    # a subset is up to date on its own: the other chapters are not reported as stale or missing
+    assert assign.main(["--source", str(ROOT / "solutions"), "--out", str(out), "--only", "1", "--check"]) == 0
+    assert assign.main(["--source", str(ROOT / "solutions"), "--out", str(out), "--only", "02"]) == 0
+    assert sorted(p.name for p in out.glob("*.ipynb")) == ["01_resnet.ipynb", "02_wide_resnet.ipynb"]
+
+
+def test_wrong_chapters_and_files_say_what_to_pass(tmp_path: Path) -> None:
+    with pytest.raises(CourseError, match="No solution notebook for --only 99.*there are: 01_resnet"):
+        assign.main(["--source", str(ROOT / "solutions"), "--out", str(tmp_path), "--only", "99"])
+    with pytest.raises(CourseError, match="by number"):
+        assign.main(["--source", str(ROOT / "solutions"), "--out", str(tmp_path), "--only", "resnet"])
+    with pytest.raises(CourseError, match="not a notebook"):
+        assign.main(["--source", str(ROOT / "solutions" / "01_resnet.py"), "--out", str(tmp_path)])
+    with pytest.raises(CourseError, match="already names one notebook"):
+        assign.main(
+            ["--source", str(ROOT / "solutions" / "01_resnet.ipynb"), "--out", str(tmp_path), "--only", "01"]
+        )
