@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
+import select
 import sys
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -47,29 +49,30 @@ from cnncourse.quiz.engine import (
     result_text,
     shuffle_all_options,
 )
-from cnncourse.quiz.progress import ProgressStore
+from cnncourse.quiz.progress import ItemProgress, ProgressStore
 
 _TEXT: dict[str, dict[str, str]] = {
     "ja": {
         "prompt": "回答> ",
-        "eof": "(入力が終わったので終了します)",
-        "interrupted": "(中断しました。ここまでの結果を表示します)",
+        "eof": "(入力が終わったので終了する)",
+        "interrupted": "(中断した。ここまでの結果を表示する)",
         "summary": "結果: {correct} / {answered} 問正解 ({percent:.0f}%)",
         "by_chapter": "章ごとの得点:",
         "missed": "間違えた問題:",
-        "saved": "進捗を {path} に保存しました。",
-        "no_questions": "出題できる問題がありません。",
-        "no_missed": "まだ間違えた問題はありません。",
-        "none_due": "今日復習する問題はありません (間違えた問題 {count} 問、次の復習日は {date})。"
-        "今すぐ解くには --review --all-missed を付けてください。",
+        "saved": "進捗を {path} に保存した。",
+        "no_questions": "出題できる問題がない。",
+        "no_missed": "まだ間違えた問題はない。",
+        "none_due": "今日復習する問題はない (間違えた問題 {count} 問、次の復習日は {date})。"
+        "今すぐ解くには --review --all-missed を付ける。",
         "review_intro": "復習: 間違えた問題のうち今日が復習日のもの {count} 問",
         "review_all": "復習: これまでに間違えた問題 {count} 問 (復習日に関係なく出題)",
-        "exam_intro": "模擬試験: {n} 問、制限時間 {minutes} 分。答え合わせは最後にまとめて行います。",
+        "exam_intro": "模擬試験: {n} 問、制限時間 {minutes} 分。答え合わせは最後にまとめて行う。",
         "time_left": "残り時間 {clock}",
-        "time_up": "時間切れです。この回答と残りの問題は採点されません。",
+        "time_up": "時間切れである。この回答と残りの問題は採点しない。",
         "exam_summary": "模擬試験の結果: {correct} / {total} 問正解 ({percent:.0f}%)、未回答 {unanswered} 問、所要時間 {clock}",
         "list_header": "章              問題数  誤解対策  回答済  間違い  復習待ち",
         "drills": "数値ドリル (--drills N で混ぜる): {kinds}",
+        "restored": "{source} から {count} 問分の記録を {path} に戻した (新しい回答はそのまま残る)。",
     },
     "en": {
         "prompt": "answer> ",
@@ -93,6 +96,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "time taken {clock}",
         "list_header": "chapter         items  misconc.  answered  missed  due",
         "drills": "numeric drills (mix in with --drills N): {kinds}",
+        "restored": "Restored {count} item(s) from {source} into {path} (newer answers were kept).",
     },
 }
 
@@ -105,12 +109,42 @@ class _EndOfInput(Exception):
     """Standard input is exhausted: stop asking and show the score so far."""
 
 
-def _ask(question: Question, lang: str, input_stream: TextIO, output: TextIO) -> Result:
-    """Read lines until one is a well-formed answer; re-ask with a hint on a bad one."""
+class _TimeUp(Exception):
+    """The mock exam's time ran out while a prompt was waiting for an answer."""
+
+
+def _readline(input_stream: TextIO, seconds_left: Callable[[], float] | None) -> str:
+    """One line of input; with ``seconds_left``, give up (``_TimeUp``) when a terminal stays silent that long.
+
+    Only a terminal is waited on with ``select``: in canonical mode it hands over one line per read, so
+    nothing typed can sit unseen in Python's buffer. Piped input and Windows consoles are read as usual,
+    and the answer is then refused if it came after the bell.
+    """
+    if seconds_left is not None and os.name != "nt" and _is_terminal(input_stream):
+        try:
+            ready, _, _ = select.select([input_stream], [], [], max(0.0, seconds_left()))
+        except (OSError, ValueError):  # not selectable after all: read as usual
+            ready = [input_stream]
+        if not ready:
+            raise _TimeUp
+    return input_stream.readline()
+
+
+def _ask(
+    question: Question,
+    lang: str,
+    input_stream: TextIO,
+    output: TextIO,
+    deadline: Callable[[], float] | None = None,
+) -> Result:
+    """Read lines until one is a well-formed answer; re-ask with a hint on a bad one.
+
+    ``deadline`` returns the seconds left (mock exam); the prompt stops waiting when they run out.
+    """
     while True:
         output.write(_text("prompt", lang))
         output.flush()
-        line = input_stream.readline()
+        line = _readline(input_stream, deadline)
         if not line:
             output.write("\n")
             raise _EndOfInput
@@ -156,13 +190,6 @@ def _print_chapter_table(
         percent = 100.0 * correct / total if total else 0.0
         title = _pad(chapter_title(chapter, lang), 34)
         print(f"  {title} {correct:>3} / {total:<3} {percent:5.0f}%", file=output)
-
-
-def _save(store: ProgressStore | None, results: Sequence[Result], lang: str, output: TextIO) -> None:
-    if store is None or not results:
-        return
-    store.record_many((result.question.id, result.correct) for result in results)
-    print(_text("saved", lang).format(path=store.path), file=output)
 
 
 def run_drill(
@@ -248,12 +275,18 @@ def run_exam(
             print(file=output)
             print(f"({_text('time_left', lang).format(clock=_format_clock(left))})", file=output)
             print(question_text(question, lang, number=number, total=len(questions)), file=output)
-            result = _ask(question, lang, input_stream, output)
+            result = _ask(question, lang, input_stream, output, deadline=lambda: limit - (clock() - start))
             if clock() - start > limit:  # typed after the bell: not counted
                 print(_text("time_up", lang), file=output)
                 break
             outcome.results[question.id] = result
             outcome.score.record(result)
+            # saved as it is given: closing the terminal mid-exam keeps every answer so far
+            if store is not None:
+                store.record(question.id, result.correct)
+    except _TimeUp:
+        print(file=output)
+        print(_text("time_up", lang), file=output)
     except _EndOfInput:
         print(_text("eof", lang), file=output)
     except KeyboardInterrupt:  # Ctrl-C hands the exam in: what was answered is scored and saved
@@ -295,7 +328,8 @@ def run_exam(
             else:
                 print(result_text(result, lang), file=output)
     print(file=output)
-    _save(store, list(outcome.results.values()), lang, output)
+    if store is not None and outcome.results:
+        print(_text("saved", lang).format(path=store.path), file=output)
     return outcome
 
 
@@ -397,6 +431,12 @@ def quiz_main(argv: list[str]) -> int:
         "--review", action="store_true", help="drill the missed items that are due for review today"
     )
     mode.add_argument("--list", action="store_true", help="list the chapters with their number of questions")
+    mode.add_argument(
+        "--restore",
+        type=Path,
+        metavar="FILE",
+        help="merge the answers kept in FILE (a damaged-… or backed-up progress file) back into your progress",
+    )
     parser.add_argument(
         "--all-missed", action="store_true", help="with --review: every missed item, due or not"
     )
@@ -409,6 +449,13 @@ def quiz_main(argv: list[str]) -> int:
     if args.list:
         _list_chapters(args.bank_dir, lang, store)
         return 0
+    if args.restore is not None:
+        target = store or ProgressStore()
+        taken, dropped = target.restore(args.restore)
+        print(_text("restored", lang).format(count=taken, source=args.restore, path=target.path))
+        for item_id, reason in dropped.items():
+            print(f"  {item_id}: {reason}")
+        return 0
     bank = load_bank(chapter_names, directory=args.bank_dir)
     if args.review:
         questions = _review_questions(bank, chapter_names, store or ProgressStore(), lang, args.all_missed)
@@ -420,7 +467,8 @@ def quiz_main(argv: list[str]) -> int:
             raise CourseError(
                 "--all-missed goes with --review (python -m cnncourse quiz --review --all-missed)."
             )
-        questions = pick_questions(bank, args.n, args.seed)
+        progress = store.load() if store is not None else {}
+        questions = resume_order(bank, progress, dt.date.today(), args.n, args.seed)
         questions += _drills_for(chapter_names, args.drills, args.seed)
     if not questions:
         print(_text("no_questions", lang))
@@ -428,6 +476,27 @@ def quiz_main(argv: list[str]) -> int:
     questions = shuffle_all_options(questions, args.seed)  # the key's position is never a cue
     run_drill(questions, lang=lang, input_stream=sys.stdin, output=sys.stdout, store=store)
     return 0
+
+
+def resume_order(
+    bank: Sequence[Question],
+    progress: Mapping[str, ItemProgress],
+    today: dt.date,
+    n: int | None = None,
+    seed: int | None = None,
+) -> list[Question]:
+    """A drill that resumes where the learner left off: unseen items first, then those due for review,
+    then the rest; within each group the bank's order (or a seeded shuffle with ``n`` / ``seed``)."""
+    ordered = pick_questions(bank, None, seed) if (n is not None or seed is not None) else list(bank)
+
+    def group(question: Question) -> int:
+        entry = progress.get(question.id)
+        if entry is None:
+            return 0
+        return 1 if entry.next_review <= today else 2
+
+    ordered.sort(key=group)  # stable: the order inside each group is kept
+    return ordered[:n] if n is not None else ordered
 
 
 def _review_questions(
@@ -482,9 +551,16 @@ def _list_chapters(bank_dir: Path | None, lang: str, store: ProgressStore | None
     print(_text("drills", lang).format(kinds=", ".join(drill_kinds())))
 
 
-def drill_questions(bank: Sequence[Question], n: int | None, seed: int | None) -> list[Question]:
-    """The items of a drill as they are shown: picked (see ``pick_questions``), options shuffled."""
-    return shuffle_all_options(pick_questions(bank, n, seed), seed)
+def drill_questions(
+    bank: Sequence[Question],
+    n: int | None,
+    seed: int | None,
+    progress: Mapping[str, ItemProgress] | None = None,
+    today: dt.date | None = None,
+) -> list[Question]:
+    """The items of a drill as ``quiz`` shows them: resumed (see :func:`resume_order`), options shuffled."""
+    ordered = resume_order(bank, progress or {}, today or dt.date.today(), n, seed)
+    return shuffle_all_options(ordered, seed)
 
 
 def exam_questions(
@@ -530,4 +606,13 @@ def exam_main(argv: list[str]) -> int:
     return 0
 
 
-__all__ = ["ExamOutcome", "drill_questions", "exam_main", "exam_questions", "quiz_main", "run_drill", "run_exam"]
+__all__ = [
+    "ExamOutcome",
+    "drill_questions",
+    "exam_main",
+    "exam_questions",
+    "quiz_main",
+    "resume_order",
+    "run_drill",
+    "run_exam",
+]

@@ -109,15 +109,15 @@ def _normalize(text: str) -> str:
 #: How to type an answer (hints) and what was wrong with a typed one, per language.
 _FORMAT_TEXT: dict[str, dict[str, str]] = {
     "ja": {
-        "true_false": "○ なら o か 1、× なら x か 2 と入力してください",
-        "single": "選択肢の番号 (1〜{count}) を1つ入力してください",
-        "multiple": "正しい選択肢の番号 (1〜{count}) をすべて、カンマ区切りで入力してください (例: 1,3)",
-        "numeric": "数値を入力してください (例: 2359296, 2,359,296, 2.36e6)",
-        "empty": "回答が空です。",
-        "not_number": "「{text}」は数値として読めません。",
-        "not_true_false": "「{text}」は ○/× の答えではありません。",
-        "not_option": "「{text}」は選択肢の番号ではありません。",
-        "only_one": "選べるのは1つだけです。",
+        "true_false": "○ なら o か 1、× なら x か 2 と入力する",
+        "single": "選択肢の番号 (1〜{count}) を1つ入力する",
+        "multiple": "正しい選択肢の番号 (1〜{count}) をすべて、カンマ区切りで入力する (例: 1,3)",
+        "numeric": "数値を入力する (例: 2359296, 2,359,296, 2.36e6)",
+        "empty": "回答が空である。",
+        "not_number": "「{text}」は数値として読めない。",
+        "not_true_false": "「{text}」は ○/× の答えではない。",
+        "not_option": "「{text}」は選択肢の番号ではない。",
+        "only_one": "選べるのは1つだけである。",
     },
     "en": {
         "true_false": "type o (or 1) for True, x (or 2) for False",
@@ -141,7 +141,7 @@ def format_hint(question: Question, lang: str = "en") -> str:
 def _format_error(question: Question, lang: str, problem: str, text: str = "") -> AnswerFormatError:
     """The problem with typed ``text`` followed by the hint: what a learner needs to type it again."""
     problem_text = _FORMAT_TEXT[lang][problem].format(text=text.strip())
-    return AnswerFormatError(problem_text + format_hint(question, lang) + ".")
+    return AnswerFormatError(problem_text + format_hint(question, lang) + ("。" if lang == "ja" else "."))
 
 
 def parse_answer(question: Question, text: str, lang: str = "en") -> Answer:

@@ -13,8 +13,12 @@ Safety:
   time both keep their answers;
 * the new content goes to a temporary file in the same folder, is flushed to disk (``fsync``) and then
   replaces the old file with ``os.replace``, so a crash leaves either the old or the new file, never half;
-* a damaged file (not JSON, or not the expected shape) is renamed to
-  ``quiz_progress.json.damaged-<timestamp>``, a message says where it went, and a fresh file is started.
+* a file that cannot be read at all (not UTF-8, not JSON, not a progress document) is renamed to
+  ``quiz_progress.json.damaged-<timestamp>``, a message says where it went, and a fresh file is started;
+* a file with some bad entries keeps every valid one: the bad entries are dropped, the message names each
+  item and field, and the original is kept beside it as ``quiz_progress.json.damaged-<timestamp>``;
+* ``python -m cnncourse quiz --restore FILE`` (:meth:`ProgressStore.restore`) merges the valid entries of
+  a kept-aside (or backed-up) file back in, so answers given since are not lost either.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -73,27 +78,87 @@ class ItemProgress:
 
     @classmethod
     def from_json(cls, data: Any) -> ItemProgress:
-        """Parse one entry; raises ``ValueError`` when it does not have the expected shape."""
-        if not isinstance(data, dict) or set(data) != {
-            "attempts", "correct", "last_result", "last_answered", "box", "next_review"
-        }:
-            raise ValueError(f"entry has the wrong fields: {data!r}")
-        attempts, correct, box = data["attempts"], data["correct"], data["box"]
-        for value in (attempts, correct, box):
+        """Parse one entry; raises ``ValueError`` naming the field that does not have the expected shape."""
+        if not isinstance(data, dict):
+            raise ValueError(f"the entry is {type(data).__name__}, not an object")
+        missing = sorted(_FIELDS - set(data))
+        if missing:
+            raise ValueError(f"field {missing[0]!r} is missing")
+        extra = sorted(set(data) - _FIELDS)
+        if extra:
+            raise ValueError(f"field {extra[0]!r} is unknown")
+        for name in ("attempts", "correct", "box"):
+            value = data[name]
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"counts must be integers: {data!r}")
-        if not (0 <= correct <= attempts and attempts >= 1 and box in BOX_INTERVAL_DAYS):
-            raise ValueError(f"inconsistent counts: {data!r}")
+                raise ValueError(f"field {name!r} is {value!r}, not a whole number")
+        attempts, correct, box = data["attempts"], data["correct"], data["box"]
+        if attempts < 1:
+            raise ValueError(f"field 'attempts' is {attempts}, not 1 or more")
+        if not 0 <= correct <= attempts:
+            raise ValueError(f"field 'correct' is {correct}, not between 0 and attempts ({attempts})")
+        if box not in BOX_INTERVAL_DAYS:
+            raise ValueError(f"field 'box' is {box}, not {min(BOX_INTERVAL_DAYS)}–{max(BOX_INTERVAL_DAYS)}")
         if data["last_result"] not in _RESULTS:
-            raise ValueError(f"unknown last_result: {data!r}")
+            raise ValueError(f"field 'last_result' is {data['last_result']!r}, not 'correct' or 'wrong'")
+        dates = {}
+        for name in ("last_answered", "next_review"):
+            try:
+                dates[name] = dt.date.fromisoformat(data[name])
+            except (TypeError, ValueError):
+                raise ValueError(f"field {name!r} is {data[name]!r}, not a YYYY-MM-DD date") from None
         return cls(
             attempts=attempts,
             correct=correct,
             last_result=data["last_result"],
-            last_answered=dt.date.fromisoformat(data["last_answered"]),
+            last_answered=dates["last_answered"],
             box=box,
-            next_review=dt.date.fromisoformat(data["next_review"]),
+            next_review=dates["next_review"],
         )
+
+
+_FIELDS = frozenset({"attempts", "correct", "last_result", "last_answered", "box", "next_review"})
+
+
+def _newer(a: ItemProgress, b: ItemProgress) -> ItemProgress:
+    """Of two records of one item, the one that has seen more (more attempts, then the later answer)."""
+    return max(a, b, key=lambda entry: (entry.attempts, entry.last_answered))
+
+
+@dataclass(frozen=True)
+class ParsedProgress:
+    """A progress document read leniently: the valid entries and, per dropped item, why it was dropped."""
+
+    items: dict[str, ItemProgress]
+    dropped: dict[str, str]
+
+
+def parse_progress(raw: bytes) -> ParsedProgress:
+    """Read a progress file's bytes, keeping every valid entry.
+
+    Raises ``ValueError`` when nothing can be salvaged (not UTF-8, not JSON, not a version-1 progress
+    document); otherwise bad entries are listed in ``dropped`` with the reason naming the field.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"not UTF-8 text (byte {error.start})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not JSON ({error.msg}, line {error.lineno})") from None
+    if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
+        raise ValueError(f"not a progress document of version {FORMAT_VERSION}")
+    entries = document.get("items")
+    if not isinstance(entries, dict):
+        raise ValueError("'items' is not a mapping")
+    items: dict[str, ItemProgress] = {}
+    dropped: dict[str, str] = {}
+    for item_id, entry in entries.items():
+        try:
+            items[str(item_id)] = ItemProgress.from_json(entry)
+        except ValueError as problem:
+            dropped[str(item_id)] = str(problem)
+    return ParsedProgress(items, dropped)
 
 
 def schedule(previous: ItemProgress | None, correct: bool, today: dt.date) -> ItemProgress:
@@ -191,34 +256,76 @@ class ProgressStore:
         with self._locked():
             self._write({})
 
+    def restore(self, source: str | Path) -> tuple[int, dict[str, str]]:
+        """Merge the valid entries of ``source`` (a kept-aside or backed-up progress file) into this one.
+
+        For an item in both, the record that has seen more answers wins, so nothing answered since is
+        lost. The current file is copied to ``<name>.before-restore-<timestamp>`` first. Returns how many
+        entries were taken from ``source`` and the entries of ``source`` that could not be read.
+        """
+        source = Path(source).expanduser()
+        try:
+            raw = source.read_bytes()
+        except OSError as error:
+            raise CourseError(f"Cannot read {source} ({error.strerror}): pass the file to restore.") from None
+        try:
+            parsed = parse_progress(raw)
+        except ValueError as problem:
+            raise CourseError(f"{source} cannot be restored: it is {problem}.") from None
+        with self._locked():
+            items = self._read_or_recover()
+            if self.path.exists():
+                shutil.copy2(self.path, self.path.with_name(f"{self.path.name}.before-restore-{_stamp()}"))
+            taken = 0
+            for item_id, entry in parsed.items.items():
+                merged = _newer(items[item_id], entry) if item_id in items else entry
+                taken += merged is entry
+                items[item_id] = merged
+            self._write(items)
+        return taken, parsed.dropped
+
     # ------------------------------------------------------------------ internals
     def _read_or_recover(self) -> dict[str, ItemProgress]:
         try:
-            raw_text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return {}
         try:
-            document = json.loads(raw_text)
-            if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
-                raise ValueError("not a progress document of version 1")
-            entries = document.get("items")
-            if not isinstance(entries, dict):
-                raise ValueError("'items' is not a mapping")
-            return {str(item_id): ItemProgress.from_json(entry) for item_id, entry in entries.items()}
-        except (ValueError, TypeError) as problem:  # json.JSONDecodeError is a ValueError
+            parsed = parse_progress(raw)
+        except ValueError as problem:
             self._move_aside(problem)
             return {}
+        if parsed.dropped:
+            self._salvage(parsed)
+        return parsed.items
 
     def _move_aside(self, problem: Exception) -> None:
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        target = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        target = self.path.with_name(f"{self.path.name}.damaged-{_stamp()}")
         os.replace(self.path, target)
         self.moved_aside = target
-        stream = self._messages or sys.stderr
         print(
             f"Your quiz progress file {self.path} was damaged ({str(problem)[:120]}). "
-            f"It was moved to {target} (nothing deleted) and a fresh progress file was started.",
-            file=stream,
+            f"It was moved to {target} (nothing deleted) and a fresh progress file was started. "
+            f"If you repair it, bring its answers back with: python -m cnncourse quiz --restore {target}",
+            file=self._messages or sys.stderr,
+        )
+
+    def _salvage(self, parsed: ParsedProgress) -> None:
+        """Keep the valid entries, the original beside them, and say which entries were dropped."""
+        target = self.path.with_name(f"{self.path.name}.damaged-{_stamp()}")
+        shutil.copy2(self.path, target)
+        self.moved_aside = target
+        self._write(parsed.items)
+        shown = list(parsed.dropped.items())[:10]
+        lines = [f"  {item_id}: {reason}" for item_id, reason in shown]
+        if len(parsed.dropped) > len(shown):
+            lines.append(f"  … and {len(parsed.dropped) - len(shown)} more")
+        print(
+            f"Your quiz progress file {self.path} had {len(parsed.dropped)} damaged "
+            f"entr{'y' if len(parsed.dropped) == 1 else 'ies'}; the other {len(parsed.items)} were kept. "
+            f"Dropped:\n" + "\n".join(lines) + f"\nThe original is kept at {target}; after repairing it, "
+            f"merge it back with: python -m cnncourse quiz --restore {target}",
+            file=self._messages or sys.stderr,
         )
 
     def _write(self, items: dict[str, ItemProgress]) -> None:
@@ -260,6 +367,10 @@ class ProgressStore:
                 _unlock(lock_file)
         finally:
             lock_file.close()
+
+
+def _stamp() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
 
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
@@ -309,7 +420,9 @@ __all__ = [
     "BOX_INTERVAL_DAYS",
     "PROGRESS_ENV",
     "ItemProgress",
+    "ParsedProgress",
     "ProgressStore",
+    "parse_progress",
     "progress_path",
     "schedule",
 ]

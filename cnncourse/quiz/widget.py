@@ -50,14 +50,14 @@ NO_WIDGETS_ENV = "CNNCOURSE_NO_WIDGETS"
 
 _WIDGET_TEXT: dict[str, dict[str, str]] = {
     "ja": {
-        "pick_first": "選択肢を選んでから「答え合わせ」を押してください。",
-        "try_again": "もう一度選び直すか、「答えを見る」を押してください。",
+        "pick_first": "選択肢を選んでから「答え合わせ」を押す。",
+        "try_again": "もう一度選び直すか、「答えを見る」を押す。",
         "score_line": "得点: 初回正解 {first} / {answered} ・ 解決 {solved} / {total}",
-        "finished": "お疲れさまでした。初回正解 {first} / {answered} 問 ({percent:.0f}%)。",
+        "finished": "終了。初回正解 {first} / {answered} 問 ({percent:.0f}%)。",
         "missed": "間違えた問題",
-        "progress_failed": "(進捗を保存できませんでした: {error})",
-        "counted_wrong": "答えを見たので、この問題は初回不正解として記録しました。",
-        "fallback_intro": "クイズ (ウィジェットを表示できない環境のため、テキストで表示しています)",
+        "progress_failed": "(進捗を保存できなかった: {error})",
+        "counted_wrong": "答えを見たので、この問題は初回不正解として記録した。",
+        "fallback_intro": "クイズ (ウィジェットを表示できない環境のため、テキストで表示する)",
     },
     "en": {
         "pick_first": "Choose an answer, then press Check.",

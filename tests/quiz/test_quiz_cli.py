@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,7 +138,7 @@ def test_japanese_drill_with_n_and_eof(
         capsys,
     )
     assert "○×問題" in out and "回答> ×" in out  # piped answers are echoed
-    assert "(入力が終わったので終了します)" in out
+    assert "(入力が終わったので終了する)" in out
     assert "結果: 1 / 1 問正解 (100%)" in out
     assert list(ProgressStore().load()) == ["senet-001"]
 
@@ -271,7 +273,7 @@ def test_exam_without_time_left_asks_nothing(small_bank: Path) -> None:
         load_bank("senet", directory=small_bank), lang="ja", minutes=1, input_stream=io.StringIO("1\n1\n"),
         output=output, store=None, clock=lambda: next(ticks),
     )
-    assert outcome.results == {} and "時間切れです" in output.getvalue()
+    assert outcome.results == {} and "時間切れである" in output.getvalue()
     assert "模擬試験の結果: 0 / 2 問正解 (0%)、未回答 2 問" in output.getvalue()
 
 
@@ -299,3 +301,93 @@ def test_ctrl_c_hands_the_exam_in(small_bank: Path) -> None:
     assert "(interrupted: here is the result so far)" in output.getvalue()
     assert "Mock exam result: 1 / 4 correct (25%), 3 not answered" in output.getvalue()
     assert list(ProgressStore().load()) == ["resnet-001"]  # what was answered is saved
+
+
+# ------------------------------------------------------------------ progress that survives anything
+
+
+@pytest.mark.parametrize("mode", [[], ["--list"], ["--review"]], ids=["drill", "list", "review"])
+def test_a_progress_file_of_invalid_utf8_is_moved_aside_not_a_crash(small_bank: Path, mode: list[str]) -> None:
+    path = ProgressStore().path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x00\xff garbage")
+    done = run_module(["quiz", "--bank-dir", str(small_bank), "--lang", "en", *mode], "")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "was damaged (not UTF-8 text" in done.stderr and "moved to" in done.stderr
+    kept = list(path.parent.glob("quiz_progress.json.damaged-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == b"\x00\xff garbage"
+    assert f"quiz --restore {kept[0]}" in done.stderr
+
+
+def test_restore_from_the_command_line_merges_the_kept_answers(small_bank: Path) -> None:
+    store = ProgressStore()
+    store.record("senet-001", True)
+    backup = store.path.with_name("backup.json")
+    backup.write_text(json.dumps({"version": 1, "items": {
+        "resnet-001": {"attempts": 2, "correct": 1, "last_result": "wrong", "last_answered": "2026-01-01",
+                       "box": 1, "next_review": "2026-01-02"},
+        "resnet-002": {"attempts": 0}}}), encoding="utf-8")
+    done = run_module(["quiz", "--restore", str(backup), "--lang", "en"], "")
+    assert done.returncode == 0, done.stderr
+    assert f"Restored 1 item(s) from {backup}" in done.stdout
+    assert "resnet-002: field 'box' is missing" in done.stdout
+    assert set(ProgressStore().load()) == {"resnet-001", "senet-001"}
+
+
+def test_a_drill_resumes_with_unseen_items_then_due_ones(small_bank: Path) -> None:
+    bank = load_bank(directory=small_bank)
+    today = dt.date(2026, 3, 1)
+    store = ProgressStore()
+    store.record("resnet-001", True, today - dt.timedelta(days=10))  # due again (box 2: 2 days)
+    store.record("resnet-002", True, today)  # answered today: not due
+    order = [q.id for q in quiz_cli.resume_order(bank, store.load(), today)]
+    assert order == ["resnet-003", "resnet-004", "senet-001", "senet-002", "resnet-001", "resnet-002"]
+    picked = quiz_cli.resume_order(bank, store.load(), today, n=5, seed=1)
+    assert {q.id for q in picked[:4]} == {"resnet-003", "resnet-004", "senet-001", "senet-002"}
+    assert picked[4].id == "resnet-001"
+
+
+def test_exam_answers_are_saved_as_they_are_given(small_bank: Path) -> None:
+    """Closing the terminal mid-exam (the process is killed) keeps every answer given so far."""
+    shown = quiz_cli.exam_questions(load_bank(directory=small_bank), [], 6, 5)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cnncourse", "exam", "--bank-dir", str(small_bank), "--n", "6", "--seed", "5",
+         "--lang", "en"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert process.stdin is not None
+    try:
+        for question in shown[:4]:
+            process.stdin.write((typed(question, right=True) + "\n").encode())
+        process.stdin.flush()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(ProgressStore().load()) < 4:
+            time.sleep(0.1)
+    finally:
+        process.kill()  # SIGKILL: nothing runs after this, as when a terminal is closed
+        process.wait()
+    assert set(ProgressStore().load()) == {q.id for q in shown[:4]}
+
+
+@pytest.mark.skipif(os.name == "nt", reason="pseudo-terminals are POSIX")
+def test_the_time_limit_ends_the_exam_while_the_prompt_waits(small_bank: Path) -> None:
+    import pty
+
+    primary, secondary = pty.openpty()
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cnncourse", "exam", "--bank-dir", str(small_bank), "--n", "3",
+         "--minutes", "0.03", "--lang", "en"],
+        stdin=secondary, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    os.close(secondary)
+    try:
+        out, err = process.communicate(timeout=60)  # nobody types anything
+    finally:
+        os.close(primary)
+    assert process.returncode == 0, err
+    assert "Time is up" in out.decode() and "0 / 3 correct" in out.decode() and "3 not answered" in out.decode()
+    assert time.monotonic() - started < 30

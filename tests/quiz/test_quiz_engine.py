@@ -109,7 +109,7 @@ def test_parse_numbers(items: dict[str, Question], text: str, expected: float) -
         ("resnet-002", "b", "'b' is not an option number", "選択肢の番号"),
         ("resnet-003", "1,9", "'9' is not an option number", "カンマ区切り"),
         ("resnet-001", "maybe", "type o (or 1) for True, x (or 2) for False", "○ なら o"),
-        ("resnet-004", "3,5", "is not a number", "数値として読めません"),
+        ("resnet-004", "3,5", "is not a number", "数値として読めない"),
         ("resnet-004", "twelve", "type a number", "数値を入力"),
         ("resnet-004", "", "The answer is empty", "回答が空"),
         ("resnet-004", "inf", "is not a number", "数値"),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cnncourse.errors import CourseError
 from cnncourse.quiz.progress import BOX_INTERVAL_DAYS, ProgressStore, progress_path, schedule
 
 DAY = dt.date(2024, 4, 1)
@@ -72,19 +73,19 @@ def test_record_due_and_missed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "damage",
-    ["{not json", json.dumps([1, 2]), json.dumps({"version": 1, "items": {"a": {"attempts": "many"}}}),
-     json.dumps({"version": 7, "items": {}}), "\x00\x01binary"],
-    ids=["truncated", "a list", "bad entry", "unknown version", "binary"],
+    [b"{not json", json.dumps([1, 2]).encode(), json.dumps({"version": 7, "items": {}}).encode(),
+     b"\x00\x01binary", b"\x00\xff garbage", json.dumps({"version": 1, "items": [1]}).encode()],
+    ids=["truncated", "a list", "unknown version", "binary", "invalid utf-8", "items not a mapping"],
 )
-def test_damaged_file_is_moved_aside(tmp_path: Path, damage: str) -> None:
+def test_damaged_file_is_moved_aside(tmp_path: Path, damage: bytes) -> None:
     path = tmp_path / "quiz_progress.json"
-    path.write_text(damage, encoding="utf-8")
+    path.write_bytes(damage)
     messages = io.StringIO()
     store = ProgressStore(path, messages=messages)
     store.record("resnet-001", True, DAY)
     aside = list(tmp_path.glob("quiz_progress.json.damaged-*"))
     assert len(aside) == 1 and store.moved_aside == aside[0]
-    assert aside[0].read_text(encoding="utf-8") == damage  # kept, never lost
+    assert aside[0].read_bytes() == damage  # kept, never lost
     note = messages.getvalue()
     assert "was damaged" in note and str(aside[0]) in note and "fresh progress file" in note
     assert list(store.load()) == ["resnet-001"]  # a fresh file with the new answer
@@ -138,3 +139,67 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
             assert items[f"{name}-{k:03d}"].attempts == count // 5
     assert not list(tmp_path.glob("*.damaged-*"))
     assert not list(tmp_path.glob(".quiz_progress.json.*.tmp"))
+
+
+def _entry(attempts: int, correct: int, day: str = "2024-04-01", box: int = 2) -> dict[str, object]:
+    return {"attempts": attempts, "correct": correct, "last_result": "correct" if correct else "wrong",
+            "last_answered": day, "box": box, "next_review": "2024-04-03"}
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [({"attempts": "many"}, "field 'box' is missing"),
+     ({**_entry(1, 1), "box": 9}, "field 'box' is 9"),
+     ({**_entry(1, 1), "next_review": "soon"}, "field 'next_review' is 'soon'"),
+     ({**_entry(1, 1), "colour": "red"}, "field 'colour' is unknown"),
+     ({**_entry(1, 1), "attempts": True}, "field 'attempts' is True"),
+     ([1, 2], "the entry is list")],
+    ids=["missing field", "box", "date", "unknown field", "bool count", "not an object"],
+)
+def test_one_bad_entry_drops_only_itself_and_names_item_and_field(
+    tmp_path: Path, bad: object, reason: str
+) -> None:
+    path = tmp_path / "quiz_progress.json"
+    original = json.dumps({"version": 1, "items": {"resnet-001": _entry(3, 2), "senet-002": bad,
+                                                    "senet-003": _entry(1, 0, box=1)}})
+    path.write_text(original, encoding="utf-8")
+    messages = io.StringIO()
+    store = ProgressStore(path, messages=messages)
+    items = store.load()
+    assert set(items) == {"resnet-001", "senet-003"} and items["resnet-001"].attempts == 3
+    note = messages.getvalue()
+    assert "1 damaged entry" in note and "the other 2 were kept" in note
+    assert f"senet-002: {reason}" in note and "quiz --restore" in note
+    aside = list(tmp_path.glob("quiz_progress.json.damaged-*"))
+    assert len(aside) == 1 and aside[0].read_text(encoding="utf-8") == original  # the original, beside it
+    assert set(json.loads(path.read_text(encoding="utf-8"))["items"]) == {"resnet-001", "senet-003"}
+    messages.truncate(0)
+    store.load()
+    assert messages.getvalue() == ""  # salvaged once: the kept file is clean
+
+
+def test_restore_merges_a_kept_file_back_without_losing_newer_answers(tmp_path: Path) -> None:
+    path = tmp_path / "quiz_progress.json"
+    path.write_bytes(b"\x00\xff garbage")
+    store = ProgressStore(path, messages=io.StringIO())
+    store.record("senet-001", True, DAY)  # the damaged file is moved aside, a fresh one started
+    aside = store.moved_aside
+    assert aside is not None
+    # the learner repairs the kept file (here: writes what it held) and restores it
+    aside.write_text(json.dumps({"version": 1, "items": {
+        "resnet-001": _entry(4, 3), "senet-001": _entry(1, 0, box=1), "bad-1": {"box": 1}}}), encoding="utf-8")
+    taken, dropped = store.restore(aside)
+    assert taken == 1 and dropped == {"bad-1": "field 'attempts' is missing"}
+    items = store.load()
+    assert items["resnet-001"].attempts == 4
+    assert items["senet-001"].attempts == 1 and items["senet-001"].correct == 1  # the newer answer stays
+    assert list(tmp_path.glob("quiz_progress.json.before-restore-*"))  # the file before the merge is kept
+
+
+def test_restore_of_an_unreadable_file_says_so(tmp_path: Path) -> None:
+    store = ProgressStore(tmp_path / "quiz_progress.json")
+    (tmp_path / "junk.json").write_bytes(b"\xff\xfe")
+    with pytest.raises(CourseError, match="junk.json cannot be restored: it is not UTF-8"):
+        store.restore(tmp_path / "junk.json")
+    with pytest.raises(CourseError, match="Cannot read .*missing.json"):
+        store.restore(tmp_path / "missing.json")
