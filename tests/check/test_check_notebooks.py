@@ -18,11 +18,16 @@ from check_helpers import fresh_session  # noqa: F401  (autouse fixture)
 
 from cnncourse.check import core
 from cnncourse.check import resnet as resnet_checks
+from cnncourse.check import senet as senet_checks
 from cnncourse.check import wide_resnet as wide_resnet_checks
 from cnncourse.check.core import ExerciseState
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAPTERS: dict[str, ModuleType] = {"01_resnet": resnet_checks, "02_wide_resnet": wide_resnet_checks}
+CHAPTERS: dict[str, ModuleType] = {
+    "01_resnet": resnet_checks,
+    "02_wide_resnet": wide_resnet_checks,
+    "03_senet": senet_checks,
+}
 NBGRADER_KEYS = {"grade", "grade_id", "locked", "schema_version", "solution"}
 
 
