@@ -11,6 +11,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnncourse.errors import CourseError, UnknownNameError
 from cnncourse.quiz import generators
+from cnncourse.quiz.bank import chapters
 from cnncourse.quiz.engine import check_answer, format_number
 from cnncourse.quiz.generators import drill_kinds, drill_parameters, generate
 
@@ -53,6 +54,34 @@ def _formula(kind: str, p: dict[str, Any]) -> float:
         k, stride = p["kernel"], p["stride"]
         out = _conv_output(p["size"], k, stride, k // 2)
         return out * out * p["out_channels"] * k * k * p["in_channels"]
+    if kind == "wide_block_params":  # pre-activation B(3,3): BN(in), 3×3, BN(out), 3×3, [1×1 projection]
+        cin, cout = p["in_planes"], p["out_planes"]
+        projection = cin * cout if (cin != cout or p["stride"] != 1) else 0
+        return 2 * cin + 9 * cin * cout + 2 * cout + 9 * cout * cout + projection
+    if kind == "dense_layer_params":  # Huang et al. 2017, DenseNet-B layer on k0 + (l-1)k channels
+        k = p["growth"]
+        cin = p["block_input"] + (p["layer"] - 1) * k
+        return 2 * cin + cin * 4 * k + 2 * 4 * k + 9 * 4 * k * k
+    if kind == "dense_block_channels":
+        return p["block_input"] + p["layers"] * p["growth"]
+    if kind == "inverted_residual_params":
+        cin, cout, hidden = p["in_channels"], p["out_channels"], p["in_channels"] * p["expand_ratio"]
+        return cin * hidden + 2 * hidden + 9 * hidden + 2 * hidden + hidden * cout + 2 * cout
+    if kind in ("mobilenet_v3_block_params", "efficientnet_mbconv_params"):
+        cin, cout, k = p["in_channels"], p["out_channels"], p["kernel"]
+        if kind == "mobilenet_v3_block_params":  # squeeze: a quarter of the expansion, a multiple of 8
+            e = p["expanded"]
+            s = max(8, int(e / 4 + 4) // 8 * 8)
+            s = s + 8 if s < 0.9 * e / 4 else s
+        else:  # EfficientNet: expansion 6, squeeze a quarter of the input
+            e, s = 6 * cin, max(1, cin // 4)
+        expansion = cin * e + 2 * e if e != cin else 0
+        return expansion + k * k * e + 2 * e + (2 * e * s + s + e) + e * cout + 2 * cout
+    if kind == "compound_scaling":  # Tan & Le 2019, Eq. 3 with alpha, beta, gamma = 1.2, 1.1, 1.15
+        base = {"flops": 1.2 * 1.1**2 * 1.15**2, "depth": 1.2, "width": 1.1, "resolution": 1.15}[p["target"]]
+        return round(base ** p["phi"], 2)
+    if kind == "mnas_reward":  # Tan et al. 2019, Eq. 2 with w = -0.07
+        return round(p["accuracy"] * (p["latency"] / p["target"]) ** -0.07, 3)
     raise AssertionError(f"no formula for {kind}")
 
 
@@ -98,16 +127,53 @@ def _module_count(kind: str, p: dict[str, Any]) -> float:
         with FlopCounterMode(display=False) as counter:
             conv(torch.zeros(1, p["in_channels"], p["size"], p["size"]))
         return counter.get_total_flops() / 2
+    if kind == "wide_block_params":
+        from cnncourse.models.wide_resnet import WideBasicBlock
+
+        return _params(WideBasicBlock(p["in_planes"], p["out_planes"], p["stride"]))
+    if kind == "dense_layer_params":
+        from cnncourse.models.densenet import DenseLayer
+
+        return _params(DenseLayer(p["block_input"] + (p["layer"] - 1) * p["growth"], p["growth"]))
+    if kind == "dense_block_channels":
+        from cnncourse.models.densenet import DenseBlock
+
+        with torch.no_grad():
+            x = torch.zeros(1, p["block_input"], 2, 2)
+            return DenseBlock(p["layers"], p["block_input"], p["growth"]).eval()(x).shape[1]
+    if kind == "inverted_residual_params":
+        from torchvision.models.mobilenetv2 import InvertedResidual as TorchvisionInvertedResidual
+
+        return _params(TorchvisionInvertedResidual(p["in_channels"], p["out_channels"], p["stride"],
+                                                   p["expand_ratio"]))
+    if kind == "mobilenet_v3_block_params":
+        from torchvision.models.mobilenetv3 import InvertedResidual as V3Block
+        from torchvision.models.mobilenetv3 import InvertedResidualConfig
+
+        config = InvertedResidualConfig(p["in_channels"], p["kernel"], p["expanded"], p["out_channels"], True,
+                                        p["activation"], 1, 1, 1.0)
+        return _params(V3Block(config, nn.BatchNorm2d))
+    if kind == "efficientnet_mbconv_params":
+        from torchvision.models.efficientnet import MBConv as TorchvisionMBConv
+        from torchvision.models.efficientnet import MBConvConfig
+
+        config = MBConvConfig(6, p["kernel"], 1, p["in_channels"], p["out_channels"], 1)
+        return _params(TorchvisionMBConv(config, 0.0, nn.BatchNorm2d))
+    if kind in ("compound_scaling", "mnas_reward"):  # closed formulas of the papers, no module to build
+        return _formula(kind, p)
     raise AssertionError(f"no module for {kind}")
 
 
 def test_all_kinds_covered() -> None:
     assert set(drill_kinds()) == {
         "conv_params", "separable_params", "separable_ratio", "bottleneck_params", "se_params", "output_size",
-        "conv_macs",
+        "conv_macs", "wide_block_params", "dense_layer_params", "dense_block_channels",
+        "inverted_residual_params", "mobilenet_v3_block_params", "efficientnet_mbconv_params",
+        "compound_scaling", "mnas_reward",
     }
     assert drill_kinds("senet") == ["se_params"]
-    assert drill_kinds("densenet") == []
+    # every chapter of the bank has at least one drill kind
+    assert {generators.DRILL_CHAPTERS[kind] for kind in drill_kinds()} == set(chapters())
 
 
 @pytest.mark.parametrize("kind", drill_kinds())
@@ -125,7 +191,7 @@ def test_answer_equals_formula_and_module(kind: str) -> None:
         assert question.prompt.ja and question.prompt.en
         assert question.explanation.ja and question.explanation.en
         assert question.references and question.unit is not None
-        if kind != "separable_ratio":
+        if kind not in ("separable_ratio", "compound_scaling", "mnas_reward"):
             # the explanation shows the formula worked out to the answer
             shown = format_number(question.answer)
             assert shown in question.explanation.en and shown in question.explanation.ja
@@ -153,8 +219,8 @@ def test_regenerate_from_id_and_mixing() -> None:
     assert generators.question_from_id(question.id) == question
     assert generators.question_from_id("resnet-001") is None
     assert generators.question_from_id("drill-nonsense-3") is None
-    drills = generators.generate_drills(9, seed=4)
-    assert [q.id for q in drills] == [q.id for q in generators.generate_drills(9, seed=4)]
+    drills = generators.generate_drills(len(drill_kinds()), seed=4)
+    assert [q.id for q in drills] == [q.id for q in generators.generate_drills(len(drill_kinds()), seed=4)]
     assert len({q.tags[1] for q in drills}) == len(drill_kinds())  # every kind appears when n >= kinds
     only_se = generators.generate_drills(3, seed=1, kinds=["se_params"])
     assert {q.chapter for q in only_se} == {"senet"}
@@ -167,3 +233,32 @@ def test_bad_requests() -> None:
         generate("conv_params", -1)
     with pytest.raises(UnknownNameError):
         generators.generate_drills(2, kinds=["nope"])
+
+
+def test_a_drill_session_never_repeats_a_question_and_mixes_kinds() -> None:
+    # se_params has only 18 distinct number combinations: 18 drills of it must all differ
+    drills = generators.generate_drills(18, seed=2, kinds=["se_params"])
+    assert len({q.prompt.en for q in drills}) == 18
+    mixed = generators.generate_drills(30, seed=5)
+    assert len({q.prompt.en for q in mixed}) == 30
+    kinds = [q.tags[1] for q in mixed]
+    assert all(a != b for a, b in zip(kinds, kinds[1:]))  # kinds take turns
+
+
+def test_mobilenet_v3_drill_rows_are_the_papers_se_blocks() -> None:
+    """Each drawn row (in, expanded, out, kernel, activation) is a block with SE of torchvision's v3."""
+    from torchvision.models import mobilenet_v3_large, mobilenet_v3_small
+
+    rows = set()
+    for model in (mobilenet_v3_large(), mobilenet_v3_small()):
+        for block in model.features[1:-1]:
+            se = [m for m in block.modules() if type(m).__name__ == "SqueezeExcitation"]
+            if not se:
+                continue
+            se_convs = {id(m) for m in se[0].modules()}
+            convs = [m for m in block.modules() if isinstance(m, nn.Conv2d) and id(m) not in se_convs]
+            depthwise = next(m for m in convs if m.groups > 1)
+            acts = {type(m).__name__ for m in block.modules() if id(m) not in se_convs}
+            rows.add((convs[0].in_channels, depthwise.in_channels, convs[-1].out_channels, depthwise.kernel_size[0],
+                      "HS" if "Hardswish" in acts else "RE"))
+    assert set(generators._MOBILENET_V3_SE_BLOCKS) <= rows, set(generators._MOBILENET_V3_SE_BLOCKS) - rows
