@@ -17,6 +17,7 @@ import pytest
 from check_helpers import fresh_session  # noqa: F401  (autouse fixture)
 
 from cnncourse.check import core
+from cnncourse.check import densenet as densenet_checks
 from cnncourse.check import resnet as resnet_checks
 from cnncourse.check import senet as senet_checks
 from cnncourse.check import wide_resnet as wide_resnet_checks
@@ -27,6 +28,7 @@ CHAPTERS: dict[str, ModuleType] = {
     "01_resnet": resnet_checks,
     "02_wide_resnet": wide_resnet_checks,
     "03_senet": senet_checks,
+    "04_densenet": densenet_checks,
 }
 NBGRADER_KEYS = {"grade", "grade_id", "locked", "schema_version", "solution"}
 
