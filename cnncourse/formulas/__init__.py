@@ -45,7 +45,15 @@ from cnncourse.formulas.mobilenet import (
     mbconv_params,
 )
 from cnncourse.formulas.resnet import basic_block_macs, basic_block_params, bottleneck_macs, bottleneck_params
-from cnncourse.formulas.senet import se_macs, se_params
+from cnncourse.formulas.senet import (
+    se_elementwise_ops,
+    se_macs,
+    se_network_params,
+    se_paper_params,
+    se_params,
+    se_squeeze_channels,
+    se_stage_params,
+)
 
 __all__ = [
     "basic_block_macs",
@@ -75,8 +83,13 @@ __all__ = [
     "linear_params",
     "mbconv_macs",
     "mbconv_params",
+    "se_elementwise_ops",
     "se_macs",
+    "se_network_params",
+    "se_paper_params",
     "se_params",
+    "se_squeeze_channels",
+    "se_stage_params",
     "transition_macs",
     "transition_out_channels",
     "transition_params",
