@@ -69,8 +69,10 @@ print("fast mode:", fast_mode())
 #
 # Their answer: **fewer layers, more channels**. WRN-16-8 — 16 layers, 8 times wider than ResNet's CIFAR
 # design, 11.0M parameters — reached about the accuracy of the 1001-layer pre-activation ResNet (10.2M
-# parameters; paper Table 4), and wide networks trained several times faster on a GPU than the thin
-# thousand-layer one (paper Fig. 4). CIFAR-10 test errors:
+# parameters, He et al., 2016), and wide networks trained faster on a GPU than the thin thousand-layer one:
+# per training step, WRN-40-4 (about as accurate) was about 8 times and WRN-28-10 (more accurate) about 1.6
+# times faster than ResNet-1001 (paper Section 3, computational efficiency, Fig. 4). CIFAR-10 test errors
+# (the WRN rows with ZCA whitening, paper Table 4):
 #
 # | network | layers | parameters | CIFAR-10 error | source |
 # | --- | --- | --- | --- | --- |
@@ -519,16 +521,20 @@ elif all_threads > 1:
     print("(fast mode: the timing with all threads is skipped; run without CNNCOURSE_FAST to see it)")
 
 # %% [markdown]
-# Read the "× the wide net's time" columns. **With one thread** the thin networks take longer than WRN-16-3 for
-# the same arithmetic: that gap is the fixed cost per layer, paid about seven times as often. **With all
+# Read the "× the wide net's time" columns. **With one thread** it depends on the batch size. On one image,
+# and for the training step, the thin networks take longer than WRN-16-3 for the same arithmetic (in the
+# stored run about twice as long on one image): that gap is the fixed cost per layer, paid about seven times
+# as often. At larger batches every layer has enough work to hide that cost, and the gap closes — in the stored
+# run, at batch 32, ResNet-110 took 134.0 ms and WRN-16-3 138.1 ms. **With all
 # threads** (not timed in fast mode) a wide layer has enough work to split among the cores, a 16-channel layer
 # much less, so the wide network usually gains more from the extra cores. Timings with several threads are
 # sensitive to other programs: if the machine was busy, they scatter — run the cell again.
 #
 # A GPU makes the point much more strongly, because its thousands of arithmetic units sit idle during a
 # 16-channel layer, and every layer costs a kernel launch. The paper's Fig. 4 timed a training step on a GPU:
-# wide networks were several times faster than the thin thousand-layer ResNet at about the same accuracy. The
-# next cell repeats the measurement on a GPU when there is one (on Colab: Runtime → Change runtime type → GPU).
+# WRN-40-4 was about 8 times faster than the thin 1001-layer ResNet at about the same accuracy, and the more
+# accurate WRN-28-10 about 1.6 times faster. The next cell repeats the measurement on a GPU when there is one
+# (on Colab: Runtime → Change runtime type → GPU).
 
 # %%
 if torch.cuda.is_available():
@@ -558,9 +564,10 @@ figure
 #
 # ## The ImageNet version: WRN-50-2
 #
-# For ImageNet the paper widened the *bottleneck* ResNet: WRN-50-2-bottleneck is ResNet-50 with the inner 3×3
-# layers of every bottleneck twice as wide, the 1×1 output widths unchanged (paper Section 3, "ImageNet and
-# COCO experiments"). torchvision ships it as `wide_resnet50_2`; ours is built from the same bottleneck with
+# For ImageNet the paper widened the *bottleneck* ResNet: WRN-50-2-bottleneck is ResNet-50 with the inner width
+# of every bottleneck doubled — the first 1×1 convolution's output and the 3×3 layer are twice as wide, while the
+# block's outer widths (its input and the last 1×1's output) stay those of ResNet-50 (paper Section 3, "ImageNet
+# and COCO experiments"). torchvision ships it as `wide_resnet50_2`; ours is built from the same bottleneck with
 # `width_per_group=128` and is the same network — same parameter names and count, same outputs:
 
 # %%
@@ -794,12 +801,12 @@ quiz.show("wide_resnet", lang="en", n=5, seed=0)
 # | 事前活性化 | pre-activation | BN → ReLU → conv inside every block (He et al., 2016) |
 # | ブロック内ドロップアウト | dropout in residual blocks | between the two 3×3 convs, after the ReLU; never on the identity path; WRN-28-10 4.00% → 3.89% (one preprocessing) |
 # | 特徴の再利用の減少 | diminishing feature reuse | in very deep thin ResNets many blocks contribute little |
-# | 幅と深さ | width and depth | same parameters and MACs: fewer, wider layers run faster (measured above) |
+# | 幅と深さ | width and depth | same parameters and MACs: fewer, wider layers run faster when each layer has little work (one image, training step; measured above) — on one CPU thread at batch 32 the gap closes; on a GPU the paper measured WRN-40-4 8× faster than ResNet-1001 |
 # | GPU の並列性 | GPU parallelism | few large operations beat many small ones; MACs are not time |
-# | WRN-28-10 | WRN-28-10 | 36.5M parameters, 4.17% CIFAR-10 error (Table 4) |
+# | WRN-28-10 | WRN-28-10 | 36.5M parameters, CIFAR-10 error 4.17% with ZCA whitening (Table 4); 4.00%, 3.89% with dropout, with mean/std normalisation |
 # | WRN-16-8 / WRN-40-4 | WRN-16-8 / WRN-40-4 | 11.0M, 4.81% / 8.9M, 4.97%; WRN40-4 96.7% on Fashion-MNIST |
 # | 参照モデル(本講座) | reference runs (this course) | Fashion-MNIST, 35 epochs, one recipe: ResNet-20 94.90%, WRN-10-2 94.25%, WRN-16-2 94.93% |
-# | WRN-50-2(ボトルネック型) | WRN-50-2 (bottleneck) | ImageNet: ResNet-50 with 2× inner width; 68,883,240 parameters |
+# | WRN-50-2(ボトルネック型) | WRN-50-2 (bottleneck) | ImageNet: ResNet-50 with 2× inner width (first 1×1 output and 3×3); block outputs unchanged; 68,883,240 parameters |
 #
 # **Formulas.** 3×3 conv: 9·C_in·C_out weights, 9·C_in·C_out·H_out·W_out MACs. Wide block:
 # 9·C_in·C_out + 9·C_out² + 2·C_in + 2·C_out parameters (+ C_in·C_out for a 1×1 projection).
