@@ -7,12 +7,17 @@ the contract between the engineers who write the bank and the engine, widget and
 use it:
 
 * ``id`` is ``<chapter>-NNN``, unique across the bank; ``chapter`` repeats the file's chapter;
-* ``kind`` is ``true_false`` (○/×), ``single``, ``multiple`` or ``numeric``;
+* ``kind`` is ``true_false`` (○/×), ``single``, ``multiple``, ``numeric`` or ``code``;
 * ``prompt`` and ``explanation`` are ``{ja: ..., en: ...}``;
 * choice kinds have ``options``, each ``{text: {ja, en}, correct: bool, feedback: {ja, en}}``:
   true_false exactly ○ (True) then × (False) with one correct, single 3–5 options with one correct,
   multiple 3–6 options with at least one correct;
 * numeric items have ``answer`` (a number), optional ``tolerance`` (absolute, default 0) and ``unit``;
+* code-completion items (穴埋め, ``kind: code``) have ``code``, a short PyTorch/NumPy snippet with one
+  blank written ``____``, and 3–5 options whose ``fill`` (the code that goes into the blank) replaces
+  ``text``; exactly one is correct. ``verify`` is Python that the tests run after the completed snippet:
+  it must pass with the correct fill and fail with every other one (it is never shown to a learner).
+  They live in ``code/<chapter>.yaml`` beside the chapter's file, ids ``<chapter>-code-NNN``;
 * ``references`` lists at least one source (paper and section); ``tags`` is a list of words, where
   ``misconception`` marks an item aimed at a common misconception.
 
@@ -62,8 +67,12 @@ CHAPTER_TITLES: dict[str, tuple[str, str]] = {
 
 Lang = Literal["ja", "en"]
 LANGUAGES: tuple[str, ...] = ("ja", "en")
-QUESTION_KINDS: tuple[str, ...] = ("true_false", "single", "multiple", "numeric")
-CHOICE_KINDS: frozenset[str] = frozenset({"true_false", "single", "multiple"})
+QUESTION_KINDS: tuple[str, ...] = ("true_false", "single", "multiple", "numeric", "code")
+CHOICE_KINDS: frozenset[str] = frozenset({"true_false", "single", "multiple", "code"})
+#: How the blank of a code-completion snippet is written.
+CODE_BLANK = "____"
+#: The sub-folder of a bank that holds its code-completion items, one file per chapter.
+CODE_FOLDER = "code"
 
 #: Where the course's own bank lives (installed with the package as package data).
 BANK_DIRECTORY = Path(__file__).resolve().parent / "bank"
@@ -72,17 +81,21 @@ BANK_DIRECTORY = Path(__file__).resolve().parent / "bank"
 TRUE_FALSE_TEXTS: tuple[tuple[str, str], tuple[str, str]] = (("○", "True"), ("×", "False"))
 
 #: (fewest, most) options allowed per kind.
-OPTION_COUNT_LIMITS: dict[str, tuple[int, int]] = {"true_false": (2, 2), "single": (3, 5), "multiple": (3, 6)}
+OPTION_COUNT_LIMITS: dict[str, tuple[int, int]] = {
+    "true_false": (2, 2), "single": (3, 5), "multiple": (3, 6), "code": (3, 5)
+}
 
 _ITEM_FIELDS = frozenset(
     {
         "id", "chapter", "kind", "prompt", "options", "answer", "tolerance", "unit", "explanation",
-        "references", "tags",
+        "references", "tags", "code", "verify",
     }
 )
+_CODE_ONLY_FIELDS = ("code", "verify")
 _REQUIRED_FIELDS = ("id", "chapter", "kind", "prompt", "explanation", "references")
 _NUMERIC_ONLY_FIELDS = ("answer", "tolerance", "unit")
 _OPTION_FIELDS = frozenset({"text", "correct", "feedback"})
+_CODE_OPTION_FIELDS = frozenset({"fill", "correct", "feedback"})
 _SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _TAG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -132,6 +145,14 @@ class Question:
     unit: LocalizedText | None = None
     tags: tuple[str, ...] = ()
     source: str = ""
+    code: str | None = None
+    verify: str | None = None
+
+    def completed_code(self, index: int) -> str:
+        """A code item's snippet with option ``index``'s fill in the blank."""
+        if self.code is None:
+            raise CourseError(f"{self.id} is not a code-completion item.")
+        return self.code.replace(CODE_BLANK, self.options[index].text.en)
 
     @property
     def correct_indices(self) -> frozenset[int]:
@@ -201,8 +222,9 @@ def load_bank(
     questions: list[Question] = []
     seen: dict[str, Path] = {}
     for name in wanted:
-        path = bank_dir / f"{name}.yaml"
-        for question in load_bank_file(path):
+        # the chapter's file, then its code-completion items (code/<chapter>.yaml) when it has any
+        paths = [bank_dir / f"{name}.yaml", bank_dir / CODE_FOLDER / f"{name}.yaml"]
+        for path, question in ((path, q) for path in paths if path.exists() for q in load_bank_file(path)):
             if question.id in seen:
                 raise CourseError(
                     f"{path}: item {question.id!r}: field 'id': the id is already used in "
@@ -305,15 +327,15 @@ def _parse_item(item: Any, *, path: Path, chapter: str, position: int) -> Questi
         if name not in item or item[name] is None:
             raise ctx.error(name, "missing. Every item needs " + ", ".join(_REQUIRED_FIELDS) + ".")
 
-    if not isinstance(raw_id, str) or not re.fullmatch(rf"{re.escape(chapter)}-\d{{3}}", raw_id):
-        raise ctx.error(
-            "id", f"must be '{chapter}-' followed by three digits (e.g. {chapter}-001), got {raw_id!r}."
-        )
+    kind = item.get("kind")
+    id_pattern = rf"{re.escape(chapter)}-code-\d{{3}}" if kind == "code" else rf"{re.escape(chapter)}-\d{{3}}"
+    if not isinstance(raw_id, str) or not re.fullmatch(id_pattern, raw_id):
+        example = f"{chapter}-code-001" if kind == "code" else f"{chapter}-001"
+        raise ctx.error("id", f"must look like {example} (three digits), got {raw_id!r}.")
     if item["chapter"] != chapter:
         raise ctx.error(
             "chapter", f"is {item['chapter']!r} but the item is in {path.name}: write 'chapter: {chapter}'."
         )
-    kind = item["kind"]
     if kind not in QUESTION_KINDS:
         raise ctx.error("kind", f"unknown kind {kind!r}. Use one of: {', '.join(QUESTION_KINDS)}.")
 
@@ -326,6 +348,14 @@ def _parse_item(item: Any, *, path: Path, chapter: str, position: int) -> Questi
     answer: float | None = None
     tolerance = 0.0
     unit: LocalizedText | None = None
+    code: str | None = None
+    verify: str | None = None
+    if kind == "code":
+        code, verify = _parse_code(item, ctx)
+    else:
+        for name in _CODE_ONLY_FIELDS:
+            if name in item:
+                raise ctx.error(name, f"only code-completion items (kind: code) have '{name}'.")
     if kind in CHOICE_KINDS:
         for name in _NUMERIC_ONLY_FIELDS:
             if name in item:
@@ -359,7 +389,31 @@ def _parse_item(item: Any, *, path: Path, chapter: str, position: int) -> Questi
         unit=unit,
         tags=tags,
         source=str(path),
+        code=code,
+        verify=verify,
     )
+
+
+def _parse_code(item: Mapping[str, Any], ctx: _ItemContext) -> tuple[str, str]:
+    code = item.get("code")
+    if not isinstance(code, str) or not code.strip():
+        raise ctx.error("code", f"missing: a code item needs the snippet, with the blank written {CODE_BLANK}.")
+    blanks = code.count(CODE_BLANK)
+    if blanks != 1:
+        raise ctx.error("code", f"must contain the blank {CODE_BLANK} exactly once; it has {blanks}.")
+    verify = item.get("verify")
+    if not isinstance(verify, str) or not verify.strip():
+        raise ctx.error(
+            "verify",
+            "missing: Python run after the completed snippet that passes with the correct fill and fails "
+            "with every other (the tests run it).",
+        )
+    for name, text in (("code", code), ("verify", verify)):
+        try:
+            compile(text.replace(CODE_BLANK, "None"), f"<{name}>", "exec")
+        except SyntaxError as error:
+            raise ctx.error(name, f"is not valid Python: {error.msg} (line {error.lineno}).") from None
+    return code.rstrip() + "\n", verify
 
 
 def _parse_localized(value: Any, ctx: _ItemContext, field_name: str) -> LocalizedText:
@@ -393,16 +447,18 @@ def _parse_options(value: Any, kind: str, ctx: _ItemContext) -> tuple[Option, ..
             wanted = f"{fewest} to {most} options"
         raise ctx.error("options", f"a {kind} item needs {wanted}; it has {len(value)}.")
     options = []
+    text_field = "fill" if kind == "code" else "text"
+    allowed = _CODE_OPTION_FIELDS if kind == "code" else _OPTION_FIELDS
     for number, raw in enumerate(value, start=1):
         where = f"options[{number}]"
         if not isinstance(raw, Mapping):
-            raise ctx.error(where, "each option must be a mapping with text, correct and feedback.")
-        unknown = sorted(map(str, set(raw) - _OPTION_FIELDS))
+            raise ctx.error(where, f"each option must be a mapping with {text_field}, correct and feedback.")
+        unknown = sorted(map(str, set(raw) - allowed))
         if unknown:
             raise ctx.error(
-                f"{where}.{unknown[0]}", "unknown field; an option has only text, correct and feedback."
+                f"{where}.{unknown[0]}", f"unknown field; an option has only {text_field}, correct and feedback."
             )
-        for name in ("text", "correct", "feedback"):
+        for name in (text_field, "correct", "feedback"):
             if name not in raw or raw[name] is None:
                 hint = (
                     " Every option needs feedback {ja, en}; a wrong option's says what is true and why it "
@@ -413,9 +469,16 @@ def _parse_options(value: Any, kind: str, ctx: _ItemContext) -> tuple[Option, ..
                 raise ctx.error(f"{where}.{name}", "missing." + hint)
         if not isinstance(raw["correct"], bool):
             raise ctx.error(f"{where}.correct", f"must be true or false, got {raw['correct']!r}.")
+        if kind == "code":
+            fill = raw["fill"]
+            if not isinstance(fill, str) or not fill.strip() or "\n" in fill.strip():
+                raise ctx.error(f"{where}.fill", "must be one line of code that goes into the blank.")
+            option_text = LocalizedText(ja=fill.strip(), en=fill.strip())
+        else:
+            option_text = _parse_localized(raw["text"], ctx, f"{where}.text")
         options.append(
             Option(
-                text=_parse_localized(raw["text"], ctx, f"{where}.text"),
+                text=option_text,
                 correct=raw["correct"],
                 feedback=_parse_localized(raw["feedback"], ctx, f"{where}.feedback"),
             )
@@ -427,7 +490,7 @@ def _parse_options(value: Any, kind: str, ctx: _ItemContext) -> tuple[Option, ..
     correct_count = sum(option.correct for option in options)
     if correct_count == 0:
         raise ctx.error("options", "no option is marked 'correct: true'; mark the right answer.")
-    if kind in ("true_false", "single") and correct_count != 1:
+    if kind in ("true_false", "single", "code") and correct_count != 1:
         raise ctx.error(
             "options",
             f"a {kind} item has exactly one correct option; {correct_count} are marked correct "

@@ -206,7 +206,8 @@ def run_drill(
     try:
         for number, question in enumerate(questions, start=1):
             print(file=output)
-            print(question_text(question, lang, number=number, total=len(questions)), file=output)
+            print(question_text(question, lang, number=number, total=len(questions), color=_is_terminal(output)),
+                  file=output)
             result = _ask(question, lang, input_stream, output)
             score.record(result)
             results.append(result)
@@ -274,7 +275,8 @@ def run_exam(
                 break
             print(file=output)
             print(f"({_text('time_left', lang).format(clock=_format_clock(left))})", file=output)
-            print(question_text(question, lang, number=number, total=len(questions)), file=output)
+            print(question_text(question, lang, number=number, total=len(questions), color=_is_terminal(output)),
+                  file=output)
             result = _ask(question, lang, input_stream, output, deadline=lambda: limit - (clock() - start))
             if clock() - start > limit:  # typed after the bell: not counted
                 print(_text("time_up", lang), file=output)
@@ -317,7 +319,7 @@ def run_exam(
         print(_text("missed", lang), file=output)
         for question in missed:
             print(file=output)
-            print(question_text(question, lang), file=output)
+            print(question_text(question, lang, color=_is_terminal(output)), file=output)
             result = outcome.results.get(question.id)
             if result is None:
                 print(f"{message('your_answer', lang)}: {message('not_answered', lang)}", file=output)

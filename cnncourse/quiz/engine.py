@@ -111,6 +111,7 @@ _FORMAT_TEXT: dict[str, dict[str, str]] = {
     "ja": {
         "true_false": "○ なら o か 1、× なら x か 2 と入力する",
         "single": "選択肢の番号 (1〜{count}) を1つ入力する",
+        "code": "空欄に入るコードの番号 (1〜{count}) を1つ入力する",
         "multiple": "正しい選択肢の番号 (1〜{count}) をすべて、カンマ区切りで入力する (例: 1,3)",
         "numeric": "数値を入力する (例: 2359296, 2,359,296, 2.36e6)",
         "empty": "回答が空である。",
@@ -122,6 +123,7 @@ _FORMAT_TEXT: dict[str, dict[str, str]] = {
     "en": {
         "true_false": "type o (or 1) for True, x (or 2) for False",
         "single": "type the option number, 1–{count}",
+        "code": "type the number of the code that fills the blank, 1–{count}",
         "multiple": "type every correct option number (1–{count}), separated by commas, e.g. 1,3",
         "numeric": "type a number, e.g. 2359296, 2,359,296 or 2.36e6",
         "empty": "The answer is empty: ",
@@ -178,7 +180,7 @@ def parse_answer(question: Question, text: str, lang: str = "en") -> Answer:
         if not part.isdigit() or not 1 <= int(part) <= len(question.options):
             raise _format_error(question, lang, "not_option", part)
         numbers.append(int(part) - 1)
-    if question.kind == "single":
+    if question.kind in ("single", "code"):
         if len(set(numbers)) != 1:
             raise _format_error(question, lang, "only_one")
         return numbers[0]
@@ -289,6 +291,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "single": "単一選択",
         "multiple": "複数選択 (正しいものをすべて選ぶ)",
         "numeric": "数値入力",
+        "code": "コード穴埋め",
         "correct": "正解",
         "wrong": "不正解",
         "your_answer": "あなたの答え",
@@ -310,6 +313,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "single": "single choice",
         "multiple": "multiple choice (pick every correct option)",
         "numeric": "numeric",
+        "code": "code completion",
         "correct": "Correct",
         "wrong": "Not correct",
         "your_answer": "Your answer",
@@ -343,12 +347,24 @@ def option_label(question: Question, index: int, lang: str) -> str:
 
 
 def question_text(
-    question: Question, lang: str, *, number: int | None = None, total: int | None = None
+    question: Question,
+    lang: str,
+    *,
+    number: int | None = None,
+    total: int | None = None,
+    color: bool = False,
 ) -> str:
-    """A question as plain text: header, prompt, numbered options (or the unit to answer in)."""
+    """A question as plain text: header, prompt, [code snippet], numbered options (or the unit to answer in).
+
+    ``color`` highlights a code item's snippet with ANSI colours (for a terminal).
+    """
     header = f"[{number}/{total}] " if number is not None and total is not None else ""
     header += f"{question.id} · {message(question.kind, lang)}"
     lines = [header, question.prompt.get(lang)]
+    if question.code is not None:
+        from cnncourse.quiz.code_render import code_terminal
+
+        lines += ["", code_terminal(question.code, color=color), ""]
     for index in range(len(question.options)):
         lines.append(f"  {index + 1}. {option_label(question, index, lang)}")
     if question.kind == "numeric" and question.unit is not None:

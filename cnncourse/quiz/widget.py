@@ -44,6 +44,7 @@ from cnncourse.quiz.engine import (
     shuffle_all_options,
     question_text,
 )
+from cnncourse.quiz.code_render import code_html
 from cnncourse.quiz.progress import ProgressStore
 
 NO_WIDGETS_ENV = "CNNCOURSE_NO_WIDGETS"
@@ -187,9 +188,11 @@ class QuizWidget:
             f" · {_escape(chapter_title(question.chapter, lang))} · {_escape(message(question.kind, lang))}"
             f" <span style='color:#888'>({_escape(question.id)})</span>"
         )
-        self.prompt.value = f"<p style='font-size:1.05em'>{_escape(question.prompt.get(lang))}</p>"
+        self.prompt.value = f"<p style='font-size:1.05em'>{_escape(question.prompt.get(lang))}</p>" + (
+            code_html(question.code) if question.code is not None else ""
+        )
         self.radio, self.checkboxes, self.number_input = None, [], None
-        if question.kind in ("true_false", "single"):
+        if question.kind in ("true_false", "single", "code"):
             self.radio = widgets.RadioButtons(
                 options=[(option_label(question, i, lang), i) for i in range(len(question.options))],
                 index=None,
@@ -467,6 +470,7 @@ def render_html(questions: Sequence[Question], lang: str = "ja") -> str:
         parts.append(
             f"<div style='margin-bottom:1em'><p><b>{number}. </b>{_escape(question.prompt.get(lang))}"
             f" <small>({_escape(question.id)} · {_escape(message(question.kind, lang))})</small></p>"
+            + (code_html(question.code) if question.code is not None else "")
         )
         if question.options:
             items = "".join(

@@ -125,7 +125,7 @@ SCHEMA_CASES: list[tuple[str, str, Mutation, str, str]] = [
     ("numeric with options", "numeric", _set(["options"], []), "options", "a numeric item has no options"),
     ("choice item with an answer", "single", _set(["answer"], 3), "answer", "only numeric items"),
     ("id of another chapter", "single", _set(["id"], "senet-009"), "id",
-     "must be 'resnet-' followed by three digits"),
+     "must look like resnet-001 (three digits)"),
     ("id without three digits", "single", _set(["id"], "resnet-1"), "id", "three digits"),
     ("chapter field differs", "single", _set(["chapter"], "senet"), "chapter", "write 'chapter: resnet'"),
     ("no references", "single", _set(["references"], []), "references", "at least one source"),
@@ -235,8 +235,9 @@ def test_real_chapter_is_consistent(chapter: str) -> None:
         correct = question.correct_indices
         if question.kind == "true_false":
             assert len(question.options) == 2 and len(correct) == 1, where
-        elif question.kind == "single":
+        elif question.kind in ("single", "code"):
             assert 3 <= len(question.options) <= 5 and len(correct) == 1, where
+            assert (question.code is not None) == (question.kind == "code"), where
         elif question.kind == "multiple":
             assert 3 <= len(question.options) <= 6 and len(correct) >= 1, where
         else:
@@ -251,5 +252,5 @@ def test_resnet_opens_with_the_residual_block_statements() -> None:
 
 
 def test_module_constants_agree() -> None:
-    assert bank.QUESTION_KINDS == ("true_false", "single", "multiple", "numeric")
+    assert bank.QUESTION_KINDS == ("true_false", "single", "multiple", "numeric", "code")
     assert set(bank.CHAPTER_TITLES) == set(COURSE_CHAPTERS)

@@ -32,7 +32,7 @@ def test_true_false_keeps_true_first_and_options_keep_their_key_and_feedback() -
         # the same options, each still with its own correct flag and feedback
         assert sorted(shuffled.options, key=lambda o: o.text.en) == sorted(question.options, key=lambda o: o.text.en)
         key = sorted(shuffled.correct_indices)
-        result = check_answer(shuffled, key[0] if question.kind == "single" else frozenset(key))
+        result = check_answer(shuffled, key[0] if question.kind in ("single", "code") else frozenset(key))
         assert result.correct
         assert result.feedback[0] == shuffled.options[key[0]].feedback
 
