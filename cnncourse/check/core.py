@@ -208,18 +208,22 @@ class Checker:
         *args: object,
         hint: str = "",
         earlier: Sequence[EarlierAnswer] = (),
+        answer: object = None,
     ) -> T:
         """Call student code. ``description`` says what is called, e.g. ``"BasicBlock(16, 16)"``.
 
         ``NotImplementedError`` ends the check as "not attempted"; any other exception ends it with a ✗
         line that names the exception (and ``hint``, the likely cause, when the check knows one).
-        ``earlier`` lists answers of earlier exercises that ``function`` may call: a stub among them is
-        named as the cause (a ✗, since this exercise was attempted), not reported as this one's stub.
+        ``earlier`` lists answers of earlier exercises (functions or classes) that the code may use: a stub
+        among them is named as the cause (a ✗, since this exercise was attempted), not reported as this
+        one's stub. ``answer`` is the student's answer whose notebook globals hold those earlier answers,
+        when ``function`` is not it (e.g. a lambda of the check that builds the student's class).
         """
+        student = function if answer is None else answer
         try:
             return function(*args)
         except NotImplementedError as error:
-            stub = _raised_in(error, function, earlier)
+            stub = _raised_in(error, student, earlier)
             if stub is not None:
                 self.stop(
                     f"{description} runs",
@@ -229,14 +233,23 @@ class Checker:
             raise _NotAttempted(description) from error
         except Exception as error:  # noqa: BLE001 — any failure in student code becomes a ✗ line
             message = f"{type(error).__name__}: {_first_line(error)}"
-            cause = hint or earlier_answer_cause(function, earlier)
+            # a wrong or unfinished earlier answer is the likelier cause than the check's generic hint
+            cause = earlier_answer_cause(student, earlier) or hint
             self.stop(f"{description} runs", f"it raised {message}." + (f" {cause}" if cause else ""))
+
+
+def _codes_of(value: object) -> set[object]:
+    """The code objects of a function, or of every method of a class."""
+    if isinstance(value, type):
+        return {member.__code__ for member in vars(value).values() if hasattr(member, "__code__")}
+    code = getattr(value, "__code__", None)
+    return {code} if code is not None else set()
 
 
 def _raised_in(
     error: BaseException, function: object, earlier: Sequence[EarlierAnswer]
 ) -> EarlierAnswer | None:
-    """The earlier answer in whose own code ``error`` was raised, if it was one of them."""
+    """The earlier answer (a function, or a method of a class) in whose own code ``error`` was raised."""
     traceback = error.__traceback__
     while traceback is not None and traceback.tb_next is not None:
         traceback = traceback.tb_next
@@ -245,7 +258,7 @@ def _raised_in(
     raised_in = traceback.tb_frame.f_code
     namespace = _globals_of(function)
     for helper in earlier:
-        if getattr(namespace.get(helper.name), "__code__", None) is raised_in:
+        if raised_in in _codes_of(namespace.get(helper.name)):
             return helper
     return None
 
@@ -379,16 +392,20 @@ class EarlierAnswer:
     is_right: Callable[[Callable[..., object]], bool]
 
 
+def _names_in(code: object) -> set[str]:
+    """Global names a code object and the code nested in it (comprehensions, lambdas) refer to."""
+    names = set(getattr(code, "co_names", ()))
+    for constant in getattr(code, "co_consts", ()):
+        if hasattr(constant, "co_names"):
+            names |= _names_in(constant)
+    return names
+
+
 def _names_used(answer: object) -> set[str]:
     """Global names the code of ``answer`` (a function, or every method of a class) refers to."""
-    functions = [answer] if callable(answer) and not isinstance(answer, type) else []
-    if isinstance(answer, type):
-        functions = [value for value in vars(answer).values() if callable(value)]
     names: set[str] = set()
-    for function in functions:
-        code = getattr(function, "__code__", None)
-        if code is not None:
-            names.update(code.co_names)
+    for code in _codes_of(answer):
+        names |= _names_in(code)
     return names
 
 

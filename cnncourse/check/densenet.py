@@ -43,6 +43,7 @@ from cnncourse.check.core import (
     Exercise,
     ExerciseResult,
     check_and_report,
+    earlier_answer_cause,
 )
 from cnncourse.check.probes import (
     count_parameters,
@@ -54,7 +55,6 @@ from cnncourse.check.probes import (
     shape_text,
     transfer_weights,
 )
-from cnncourse.check.senet import earlier_cause, run_building_on
 from cnncourse.check.steps import (
     check_gradients,
     check_output_shape,
@@ -299,7 +299,7 @@ def check_bc_channels(
         if any_wrong:
             checker.failed(
                 "what to fix",
-                earlier_cause(densenet_bc_channels, NETWORK_CHANNELS_BUILDS_ON)
+                earlier_answer_cause(densenet_bc_channels, NETWORK_CHANNELS_BUILDS_ON)
                 or diagnose_by_formula(answers, _NETWORK_MISTAKES)
                 or "first convolution 2k; each block adds n·k with n = (L − 4) / 6; each transition keeps "
                 "⌊θ·m⌋ channels; no transition after the last block.",
@@ -485,18 +485,18 @@ def check_dense_block(
             checker.stop("DenseBlock is a class", f"pass the class itself, got {type(block_class).__name__}.")
         growth = _growth_hint(in_channels, growth_rate)
         square = f"DenseBlock({num_layers}, {growth_rate}, {growth_rate})"
-        block = run_building_on(
-            checker, square, block_class, num_layers, growth_rate, growth_rate,
-            student=block_class, earlier=DENSE_BLOCK_BUILDS_ON,
+        block = checker.run(
+                square, block_class, num_layers, growth_rate, growth_rate,
+            answer=block_class, earlier=DENSE_BLOCK_BUILDS_ON,
         )
         if not isinstance(block, nn.Module):
             checker.stop(f"{square} builds", f"expected an nn.Module, got {type(block).__name__}.")
         x = seeded_input((2, growth_rate, size, size), seed=51)
         block.eval()
         with torch.no_grad():
-            output = run_building_on(
-                checker, f"{square} on an input of shape {shape_text(x.shape)}", block, x.clone(),
-                student=block_class, earlier=DENSE_BLOCK_BUILDS_ON, hint=growth,
+            output = checker.run(
+                f"{square} on an input of shape {shape_text(x.shape)}", block, x.clone(),
+                answer=block_class, earlier=DENSE_BLOCK_BUILDS_ON, hint=growth,
             )
         if isinstance(output, Tensor) and output.dim() == 4:
             expected_channels = growth_rate + num_layers * growth_rate
@@ -513,9 +513,9 @@ def check_dense_block(
             num_layers=num_layers, size=size,
         )
         description = f"DenseBlock({num_layers}, {in_channels}, {growth_rate})"
-        block = run_building_on(
-            checker, description, block_class, num_layers, in_channels, growth_rate,
-            student=block_class, earlier=DENSE_BLOCK_BUILDS_ON,
+        block = checker.run(
+                description, block_class, num_layers, in_channels, growth_rate,
+            answer=block_class, earlier=DENSE_BLOCK_BUILDS_ON,
         )
         ref = reference.DenseBlock(num_layers, in_channels, growth_rate)
         found, expected = count_parameters(block), count_parameters(ref)
@@ -535,14 +535,14 @@ def check_dense_block(
         block.eval()
         with torch.no_grad():
             expected_out = ref(x.clone())
-            output = run_building_on(
-                checker, f"{description} on an input of shape {shape_text(x.shape)}", block, x.clone(),
-                student=block_class, earlier=DENSE_BLOCK_BUILDS_ON, hint=growth,
+            output = checker.run(
+                f"{description} on an input of shape {shape_text(x.shape)}", block, x.clone(),
+                answer=block_class, earlier=DENSE_BLOCK_BUILDS_ON, hint=growth,
             )
         if same_output(output, expected_out):
             checker.passed(name, "equal to the reference's with the same weights")
         else:
-            cause = earlier_cause(block_class, DENSE_BLOCK_BUILDS_ON)
+            cause = earlier_answer_cause(block_class, DENSE_BLOCK_BUILDS_ON)
             checker.failed(
                 name,
                 cause

@@ -124,108 +124,6 @@ def _wrong_width_message(width: int, what: str, channels: int, reduction: int) -
 
 
 # --------------------------------------------------------------------------------------------------
-# Running student code that builds on an earlier exercise's class
-# --------------------------------------------------------------------------------------------------
-
-
-class EarlierExerciseStub(Exception):
-    """A ``NotImplementedError`` raised inside an earlier exercise's class, which is still the stub."""
-
-
-def _namespace_of(answer: object) -> dict[str, object]:
-    """The globals of the cell that defined ``answer`` (a function or a class)."""
-    if isinstance(answer, type):
-        for value in vars(answer).values():
-            if hasattr(value, "__globals__"):
-                return value.__globals__
-        return {}
-    return getattr(answer, "__globals__", {})
-
-
-def _method_codes(cls: type) -> set[object]:
-    return {value.__code__ for value in vars(cls).values() if hasattr(value, "__code__")}
-
-
-def run_building_on(
-    checker: Checker,
-    description: str,
-    function: Callable[..., object],
-    *args: object,
-    student: object,
-    earlier: Sequence[EarlierAnswer],
-    hint: str = "",
-) -> object:
-    """``checker.run`` for code that uses an earlier exercise's *class* (``earlier`` names its helpers).
-
-    :meth:`Checker.run` recognises an earlier answer's stub when it is a function; a stubbed class raises
-    inside its ``__init__``, which it would report as *this* exercise being the stub. Here that
-    ``NotImplementedError`` becomes :class:`EarlierExerciseStub`, and the ✗ line names the earlier
-    exercise. ``student`` is the answer whose globals hold the earlier classes.
-    """
-    namespace = _namespace_of(student)
-    classes = [
-        (helper, namespace[helper.name]) for helper in earlier if isinstance(namespace.get(helper.name), type)
-    ]
-
-    def call() -> object:
-        try:
-            return function(*args)
-        except NotImplementedError as error:
-            codes = set()
-            traceback = error.__traceback__
-            while traceback is not None:
-                codes.add(traceback.tb_frame.f_code)
-                traceback = traceback.tb_next
-            for helper, cls in classes:
-                if codes & _method_codes(cls):
-                    raise EarlierExerciseStub(f"{helper.name} still raises NotImplementedError") from error
-            raise
-
-    cause = earlier_cause(student, earlier)
-    return checker.run(description, call, hint=cause or hint)
-
-
-def _names_in(code: object) -> set[str]:
-    """Global names a code object and the code nested in it (comprehensions, lambdas) refer to."""
-    names = set(getattr(code, "co_names", ()))
-    for constant in getattr(code, "co_consts", ()):
-        if hasattr(constant, "co_names"):
-            names |= _names_in(constant)
-    return names
-
-
-def earlier_cause(answer: object, earlier: Sequence[EarlierAnswer]) -> str:
-    """:func:`~cnncourse.check.core.earlier_answer_cause`, also for an earlier answer called only inside a
-    comprehension or generator expression (whose code is nested, so core's name lookup misses it)."""
-    cause = earlier_answer_cause(answer, earlier)
-    if cause:
-        return cause
-    functions = [answer] if not isinstance(answer, type) else list(vars(answer).values())
-    used: set[str] = set()
-    for function in functions:
-        used |= _names_in(getattr(function, "__code__", None))
-    namespace = _namespace_of(answer)
-    for helper in earlier:
-        if helper.name not in used:
-            continue
-        proxy = _Caller(helper.name, namespace)
-        cause = earlier_answer_cause(proxy.call, [helper])
-        if cause:
-            return cause
-    return ""
-
-
-class _Caller:
-    """A stand-in whose code names ``name`` directly, with the student's globals, for core's lookup."""
-
-    def __init__(self, name: str, namespace: dict[str, object]) -> None:
-        source = f"def call():\n    return {name}\n"
-        scope: dict[str, object] = {}
-        exec(compile(source, "<earlier answer>", "exec"), namespace, scope)  # noqa: S102 — a fixed one-liner
-        self.call = scope["call"]
-
-
-# --------------------------------------------------------------------------------------------------
 # Exercise 1: parameters of an SE block
 # --------------------------------------------------------------------------------------------------
 
@@ -593,7 +491,7 @@ def check_se_resnet50_extra_parameters(
         if any_wrong:
             checker.failed(
                 "what to fix",
-                earlier_cause(se_resnet50_extra_parameters, SE_RESNET50_EXTRA_BUILDS_ON)
+                earlier_answer_cause(se_resnet50_extra_parameters, SE_RESNET50_EXTRA_BUILDS_ON)
                 or diagnose_by_formula(answers, _EXTRA_MISTAKES)
                 or "one SE block per bottleneck (3, 4, 6, 3 per stage), each on C = 4·planes channels with "
                 "width C // r: sum se_parameters(4·planes, r) over the 16 blocks.",
@@ -765,9 +663,9 @@ def check_se_bottleneck(
         ]
         for index, (inplanes, stride, description) in enumerate(configurations):
             downsample = _projection(inplanes, out_planes, stride) if stride != 1 else None
-            block = run_building_on(
-                checker, description, functools.partial(block_class, reduction=reduction), inplanes, planes,
-                stride, copy.deepcopy(downsample), student=block_class, earlier=SE_BOTTLENECK_BUILDS_ON,
+            block = checker.run(
+                description, functools.partial(block_class, reduction=reduction), inplanes, planes,
+                stride, copy.deepcopy(downsample), answer=block_class, earlier=SE_BOTTLENECK_BUILDS_ON,
             )
             if not isinstance(block, nn.Module):
                 checker.stop(f"{description} builds", f"expected an nn.Module, got {type(block).__name__}.")
@@ -775,9 +673,9 @@ def check_se_bottleneck(
             x = se_probe_input(inplanes, size, seed=60 + index, images=4)
             block.eval()
             with torch.no_grad():
-                output = run_building_on(
-                    checker, f"{description} on an input of shape {shape_text(x.shape)}", block, x.clone(),
-                    student=block_class, earlier=SE_BOTTLENECK_BUILDS_ON,
+                output = checker.run(
+                f"{description} on an input of shape {shape_text(x.shape)}", block, x.clone(),
+                    answer=block_class, earlier=SE_BOTTLENECK_BUILDS_ON,
                     hint="Where the shape changes, add downsample(x), not x; SE keeps the residual's shape.",
                 )
             if not isinstance(output, Tensor):
@@ -818,7 +716,7 @@ def check_se_bottleneck(
                 _POSITION_MESSAGES[mistake]
                 if mistake
                 else (
-                    earlier_cause(block_class, SE_BOTTLENECK_BUILDS_ON)
+                    earlier_answer_cause(block_class, SE_BOTTLENECK_BUILDS_ON)
                     or f"with the reference's weights your outputs differ by up to "
                     f"{max_difference(output, expected):.3g}. {_BOTTLENECK_ORDER}"
                 ),

@@ -97,3 +97,38 @@ def test_wide_resnet_network_count_names_the_stub_of_exercise_1() -> None:
                                                            NETWORK)["wrn_parameters"])
     assert result.status is Status.FAILED
     assert "calls wrn_groups from exercise 1, which is still the stub" in failures(result)
+
+
+STAGES_IN_A_COMPREHENSION = """
+def resnet20_feature_sizes(input_size):
+    sizes = [input_size]
+    [sizes.append(conv_output_size(sizes[-1], 3, stride, 1)) for stride in (1, 2, 2)]  # only called in here
+    return sizes[1:]
+"""
+
+
+def test_an_earlier_answer_called_inside_a_comprehension_is_still_named() -> None:
+    answers = notebook(CONV + WRONG_CONV, STAGES_IN_A_COMPREHENSION)
+    result = resnet.check_stage_sizes(answers["resnet20_feature_sizes"])
+    assert "exercise 1 (Output size of a convolution) is the likely cause" in failures(result)
+
+
+def test_a_stubbed_earlier_class_is_named_when_a_check_builds_the_later_answer() -> None:
+    from cnncourse.check.core import Chapter, Checker, EarlierAnswer, Exercise, run_check
+
+    block_exercise = Exercise("99_demo", 1, "demo_block", "ブロック", "Block", 1)
+    net_exercise = Exercise("99_demo", 2, "demo_net", "ネット", "Net", 1)
+    Chapter("99_demo", "デモ", "demo", (block_exercise, net_exercise))
+    answers = notebook(
+        "class Block:\n    def __init__(self, width):\n        raise NotImplementedError()\n",
+        "class Net:\n    def __init__(self):\n        self.block = Block(4)\n",
+    )
+    earlier = [EarlierAnswer("Block", block_exercise, lambda cls: True)]
+
+    def body(checker: Checker) -> None:
+        # the check's own lambda calls the student's class: answer= says whose globals to search
+        checker.run("Net()", lambda: answers["Net"](), earlier=earlier, answer=answers["Net"])
+
+    result = run_check(net_exercise, body)
+    assert result.status is Status.FAILED
+    assert "calls Block from exercise 1, which is still the stub" in failures(result)
