@@ -28,7 +28,7 @@
 #
 # **Time.** About 45 minutes to read and run. Nothing trains: the trained networks are the course's reference
 # checkpoints, and the longest cells are one pass of two networks over the 10,000 test images and a few timing
-# cells. Top to bottom the notebook took 4 to 7 minutes on the course's 2-core CPU while other work shared it.
+# cells. Top to bottom the notebook took 2 to 7 minutes on the course's 2-core CPU, depending on what else ran.
 # With `CNNCOURSE_FAST=1` it runs in under a minute on a subset of the test set.
 #
 # **Paper.** J. Hu, L. Shen, S. Albanie, G. Sun, E. Wu. *Squeeze-and-Excitation Networks.* CVPR 2018 and
@@ -80,11 +80,12 @@ print("fast mode:", fast_mode())
 # from that summary — it "adaptively recalibrates channel-wise feature responses by explicitly modelling
 # interdependencies between channels" (abstract).
 #
-# It won the last ImageNet challenge and improved every network it was put into, at a small cost:
+# It won the last ImageNet challenge and improved each of the architectures the paper put it into (the
+# ImageNet experiments of Section 5), at a small cost:
 #
 # | result | number | source |
 # | --- | --- | --- |
-# | ILSVRC 2017 classification | 1st place, 2.251% top-5 error (an ensemble, SENet-154) | abstract |
+# | ILSVRC 2017 classification | 1st place, 2.251% top-5 error (an ensemble of SENets) | abstract |
 # | ImageNet top-1 error, ResNet-50 → SE-ResNet-50 | 24.80% → 23.29% | Table 2 (ResNet-50 re-implemented by the authors) |
 # | parameters | 25.6M → 28.1M (about +10%) | Table 2, Section 4 |
 # | computation | 3.86 → 3.87 GFLOPs (a 0.26% relative increase) | Table 2, Section 4 |
@@ -117,8 +118,9 @@ def draw_se_block() -> Figure:
     axes = figure.subplots()
     axes.set(xlim=(0, 11.2), ylim=(0, 3))
     axes.axis("off")
-    steps = [("U", "C×H×W", "#DCEBF7"), ("global\navg pool", "C×1×1", "#E8F5E9"), ("FC\n(C → C/r)", "C/r×1×1", "#FFF3C4"),
-             ("ReLU", "C/r×1×1", "#E8F5E9"), ("FC\n(C/r → C)", "C×1×1", "#FFF3C4"), ("sigmoid", "s: C×1×1", "#F8CBAD"),
+    steps = [("U", "C×H×W", "#DCEBF7"), ("global\navg pool", "C×1×1", "#E8F5E9"),
+             ("FC\n(C → C/r)", "C/r×1×1", "#FFF3C4"), ("ReLU", "C/r×1×1", "#E8F5E9"),
+             ("FC\n(C/r → C)", "C×1×1", "#FFF3C4"), ("sigmoid", "s: C×1×1", "#F8CBAD"),
              ("scale\nU · s", "C×H×W", "#DCEBF7")]
     for index, (label, shape, color) in enumerate(steps):
         x = 0.8 + 1.6 * index
@@ -182,8 +184,9 @@ with torch.no_grad():
 flat = ratio.flatten(2)  # (N, C, H·W)
 spread_over_pixels = (flat.max(dim=2).values - flat.min(dim=2).values).abs().max().item()
 print(f"largest spread of the weight over the 49 pixels of any channel: {spread_over_pixels:.1e}  (rounding only)")
-print(f"image 0, first five channels' weights:  {[round(v, 3) for v in gate[0, :5, 0, 0].tolist()]}")
-print(f"image 1, first five channels' weights:  {[round(v, 3) for v in gate[1, :5, 0, 0].tolist()]}  (depend on the image)")
+first_five = [[round(v, 3) for v in gate[image, :5, 0, 0].tolist()] for image in (0, 1)]
+print(f"image 0, first five channels' weights:  {first_five[0]}")
+print(f"image 1, first five channels' weights:  {first_five[1]}  (depend on the image)")
 print(f"sum of the 64 weights of image 0: {gate[0].sum().item():.2f}  (sigmoid: independent, need not sum to 1)")
 
 # %% [markdown]
@@ -205,7 +208,8 @@ def describe(module: nn.Module) -> str:
         elif isinstance(child, nn.BatchNorm2d):
             detail = f"{child.num_features} channels"
         elif isinstance(child, SqueezeExcitation):
-            detail = f"{child.fc1.in_channels}→{child.fc1.out_channels}→{child.fc2.out_channels}, on the residual branch"
+            widths = f"{child.fc1.in_channels}→{child.fc1.out_channels}→{child.fc2.out_channels}"
+            detail = f"{widths}, on the residual branch"
         else:
             detail = ""
         lines.append(f"  {name:<11} {type(child).__name__:<18} {detail}")
@@ -298,9 +302,11 @@ for position in POSITIONS:
     wrapped = SEAt(Bottleneck(256, 128, stride=2, downsample=projection), position).eval()
     with torch.no_grad():
         shape = tuple(wrapped(x).shape)
-    print(f"{position:<9} {wrapped.se.fc1.in_channels:>7} ch {profile.count_parameters(wrapped.se):>14,} {str(shape):>18}")
+    se_width, se_size = wrapped.se.fc1.in_channels, profile.count_parameters(wrapped.se)
+    print(f"{position:<9} {se_width:>7} ch {se_size:>14,} {str(shape):>18}")
 torch.manual_seed(1)
-reference = SEBottleneck(256, 128, stride=2, downsample=nn.Sequential(conv1x1(256, 512, 2), nn.BatchNorm2d(512))).eval()
+reference = SEBottleneck(256, 128, stride=2,
+                         downsample=nn.Sequential(conv1x1(256, 512, 2), nn.BatchNorm2d(512))).eval()
 standard = SEAt(Bottleneck(256, 128, stride=2, downsample=nn.Sequential(conv1x1(256, 512, 2), nn.BatchNorm2d(512))),
                 "standard").eval()
 standard.load_state_dict({(k if k.startswith("se.") else "block." + k): v for k, v in reference.state_dict().items()})
@@ -346,8 +352,9 @@ params_plain, params_se = profile.count_parameters(plain50), profile.count_param
 macs_plain, macs_se = profile.count_macs(plain50, (3, 224, 224)), profile.count_macs(se50, (3, 224, 224))
 print(f"ResNet-50    {params_plain:>12,} parameters {macs_plain:>15,} MACs   (torchvision: 25,557,032)")
 print(f"SE-ResNet-50 {params_se:>12,} parameters {macs_se:>15,} MACs   (timm's seresnet50: 28,088,024)")
-print(f"SE adds, measured:   {params_se - params_plain:>10,} parameters (+{(params_se - params_plain) / params_plain:.1%}), "
-      f"{macs_se - macs_plain:,} MACs (+{(macs_se - macs_plain) / macs_plain:.3%})")
+added_params, added_macs = params_se - params_plain, macs_se - macs_plain
+print(f"SE adds, measured:   {added_params:>10,} parameters (+{added_params / params_plain:.1%}), "
+      f"{added_macs:,} MACs (+{added_macs / macs_plain:.3%})")
 print(f"paper's (2/r)·Σ N·C²: {int(se_paper_params(resnet50_stages)):>10,} weights; with the biases "
       f"{se_network_params(resnet50_stages):,}")
 print("per stage (with biases):", ", ".join(f"C = {c}: {se_network_params([(c, n)]):,}" for c, n in resnet50_stages))
@@ -375,7 +382,8 @@ print(f"SE-ResNet-50: pooling + scaling {elementwise:,} elementwise operations "
 with torch.device("meta"):
     plain20, se20 = create_model("resnet20", in_channels=1), create_model("se_resnet20", in_channels=1)
 added20 = profile.count_parameters(se20) - profile.count_parameters(plain20)
-print(f"SE-ResNet-20 (Fashion-MNIST): +{added20:,} parameters (formula {se_network_params([(16, 3), (32, 3), (64, 3)]):,}), "
+formula20 = se_network_params([(16, 3), (32, 3), (64, 3)])
+print(f"SE-ResNet-20 (Fashion-MNIST): +{added20:,} parameters (formula {formula20:,}), "
       f"+{profile.count_macs(se20, (1, 28, 28)) - profile.count_macs(plain20, (1, 28, 28)):,} MACs, "
       f"on {profile.count_parameters(plain20):,} and {profile.count_macs(plain20, (1, 28, 28)):,}")
 
@@ -389,7 +397,8 @@ print(f"SE-ResNet-20 (Fashion-MNIST): +{added20:,} parameters (formula {se_netwo
 # ResNet-50 on one 224×224 image, and ResNet-20 on one Fashion-MNIST image and on a training batch.
 
 # %%
-def fastest_ms(models: dict[str, nn.Module], x: torch.Tensor, rounds: int, training: bool = False) -> dict[str, float]:
+def fastest_ms(models: dict[str, nn.Module], x: torch.Tensor, rounds: int,
+               training: bool = False) -> dict[str, float]:
     """Fastest of ``rounds`` forward passes (or forward + backward when ``training``) per model, in ms."""
     labels = torch.zeros(len(x), dtype=torch.long)
 
@@ -418,7 +427,8 @@ all_threads = torch.get_num_threads()
 torch.set_num_threads(1)
 try:
     torch.manual_seed(0)
-    pairs = [("ResNet-50, 1 image 3×224×224, inference", {"plain": create_model("resnet50"), "SE": create_model("se_resnet50")},
+    pairs = [("ResNet-50, 1 image 3×224×224, inference",
+              {"plain": create_model("resnet50"), "SE": create_model("se_resnet50")},
               torch.randn(1, 3, 224, 224), False),
              ("ResNet-20, 1 image 1×28×28, inference", {"plain": create_model("resnet20", in_channels=1),
                                                        "SE": create_model("se_resnet20", in_channels=1)},
@@ -462,8 +472,9 @@ for label, name in REFERENCES.items():
     if name in installed:
         trained[label] = load_pretrained(name)
         metadata = trained[label].checkpoint_metadata
-        print(f"{label:<13} {metadata['epochs']} epochs, {metadata['wall_time_s'] / 60:.0f} min on {metadata['device']}; "
-              f"recorded test accuracy {metadata['test_accuracy']:.2%}\n              trained with: {metadata['command']}")
+        print(f"{label:<13} {metadata['epochs']} epochs, {metadata['wall_time_s'] / 60:.0f} min on "
+              f"{metadata['device']}; recorded test accuracy {metadata['test_accuracy']:.2%}\n"
+              f"              trained with: {metadata['command']}")
     else:
         print(f"Reference checkpoint {name!r} is not installed; make it with: python -m cnncourse train "
               f"--model {name.split('_fashion')[0]} --dataset fashion-mnist --epochs 10 --recipe fast --amp bf16 "
@@ -474,8 +485,8 @@ for label, name in REFERENCES.items():
 
 # %%
 if trained:
-    display(viz.plot_history([History.from_dict(network.checkpoint_metadata["history"]) for network in trained.values()],
-                             labels=list(trained)))
+    histories = [History.from_dict(network.checkpoint_metadata["history"]) for network in trained.values()]
+    display(viz.plot_history(histories, labels=list(trained)))
 
 # %% [markdown]
 # The two runs are hard to tell apart. SE-ResNet-20 starts a little slower (61.8% against 67.0% training
@@ -556,12 +567,16 @@ if len(predictions) == 2:
 # The paper looked at what SE learned by averaging the excitation s over all images of a class, for a few
 # classes, at SE blocks from early to late in the network (Fig. 6, the section on the role of excitation). In
 # its ImageNet network the early blocks gave nearly the same weights for every class, and the weights became
-# increasingly class-specific deeper in the network. Here is the same picture for the trained SE-ResNet-20: the
-# mean excitation of each Fashion-MNIST class at the last SE block of each stage — early (layer1, 16
-# channels, 28×28), middle (layer2, 32 channels, 14×14) and last (layer3, 64 channels, 7×7).
+# increasingly class-specific deeper in the network — up to the final stage, whose last blocks it found close to
+# saturation or similar across classes, and so less important for recalibration. Here is the same picture for
+# the trained SE-ResNet-20: the mean excitation of each Fashion-MNIST class at the last SE block of each stage —
+# early (layer1, 16 channels, 28×28), middle (layer2, 32 channels, 14×14) and last (layer3, 64 channels, 7×7).
 
 # %%
-SHOWN_BLOCKS = {"early: layer1[2]": "layer1.2.se", "middle: layer2[2]": "layer2.2.se", "last: layer3[2]": "layer3.2.se"}
+from matplotlib.ticker import MaxNLocator
+
+SHOWN_BLOCKS = {"early: layer1[2]": "layer1.2.se", "middle: layer2[2]": "layer2.2.se",
+                "last: layer3[2]": "layer3.2.se"}
 
 
 def class_means(gates: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -577,6 +592,7 @@ if set(SHOWN_BLOCKS.values()) <= set(excitations):
         for index, class_name in enumerate(test_set.classes):
             axes.plot(range(means.shape[1]), means[index], color=palette[index], linewidth=1.2, label=class_name)
         axes.set(title=title, xlabel="channel index", ylim=(0, 1))
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.axes[0].set_ylabel("mean excitation (sigmoid output)")
     figure.legend(*figure.axes[0].get_legend_handles_labels(), loc="outside right center", fontsize="small")
     display(figure)
@@ -606,22 +622,55 @@ if set(SHOWN_BLOCKS.values()) <= set(excitations):
               f"{spread['between'] / spread['within']:>6.1f} {spread['low']:>8.2f} – {spread['high']:.2f}")
 
 # %% [markdown]
-# **What the stored output shows** (all 10,000 test images; `tests/test_senet_chapter.py` re-checks the
-# ordering on a subset). The early block gives every class nearly the same weights: the ten curves lie on top of
-# each other, between 0.26 and 0.72, and the between-class spread is about 0.008 — yet the weights differ from
+# **What the stored output shows** (all 10,000 test images; `tests/test_senet_chapter.py` re-checks the ordering
+# on a subset). The early block gives every class nearly the same weights: the ten curves lie on top of each
+# other, between 0.26 and 0.72, and the between-class spread is about 0.008 — yet the weights differ from
 # channel to channel, so this block does reweight its channels, the same way for every class. In the middle
-# block the curves part a little (about 0.03). In the last block they separate clearly: about 0.19, more than twenty times
-# the early block, with some channels switched almost off (class means down to about 0.02) for one class and
-# almost fully on (about 0.98) for another. Within a class, images vary less than classes do in every block.
-# So on Fashion-MNIST too, SE's weights start out class-agnostic and become class-specific in the last stage —
-# the paper's observation, at a much smaller scale. What a channel *means* is not something this picture tells;
-# it tells that the network uses the last gates to select features by class.
+# block the curves part a little (about 0.03). In the last block they separate clearly: about 0.19, more than
+# twenty times the early block, with some channels switched almost off (class means down to about 0.02) for one
+# class and almost fully on (about 0.98) for another. Within a class, images vary less than classes do in every
+# block. So on Fashion-MNIST too, SE's weights start out class-agnostic and become class-specific — the paper's
+# observation, at a much smaller scale — with one difference: here the network's very last SE block is its most
+# class-specific one, not a saturated or class-agnostic one as in the paper's final stage. What a channel
+# *means* is not something this picture tells; it tells that the network uses the last gates to select features
+# by class.
+#
+# Which classes does the last block treat alike? The correlation between the classes' mean excitation vectors
+# at `layer3[2]` (1: the same pattern of weights over the 64 channels, −1: the opposite pattern):
+
+# %%
+if "layer3.2.se" in excitations:
+    last_means = class_means(excitations["layer3.2.se"], labels, test_set.num_classes)
+    correlation = torch.corrcoef(last_means)
+    figure = Figure(figsize=(6.4, 5.2), layout="constrained")
+    axes = figure.subplots()
+    image = axes.imshow(correlation, cmap="RdBu_r", vmin=-1, vmax=1)
+    axes.set_xticks(range(test_set.num_classes), test_set.classes, rotation=60, ha="right")
+    axes.set_yticks(range(test_set.num_classes), test_set.classes)
+    for row in range(test_set.num_classes):
+        for column in range(test_set.num_classes):
+            axes.text(column, row, f"{correlation[row, column]:.1f}", ha="center", va="center", fontsize=7)
+    figure.colorbar(image, ax=axes, label="correlation of mean excitations")
+    axes.set_title("last SE block: how alike the classes' channel weights are", fontsize="medium")
+    display(figure)
+
+# %% [markdown]
+# **What the stored map shows** (all 10,000 test images). The ten classes fall into two groups. Sneaker, Bag and
+# Ankle boot share almost one pattern (correlation 1.0 at the map's precision): the last block weights its
+# channels the same way for all three. The seven other classes — the four tops, Trouser, Dress and, perhaps
+# surprisingly, Sandal — correlate positively with each other (0.4 to 1.0; Pullover and Coat 1.0) and slightly
+# negatively with the first group (−0.4 to −0.1); Dress is the exception, mildly positive with the first group
+# too (0.3 to 0.4). So the last gates select features by broad kind of image more than by single class: telling
+# a shirt from a T-shirt (correlation 0.9) is up to the features they scale, not to the gates. What the three
+# grouped classes have in common is for you to judge — a guess: compact, solid shapes — but Sandal landing with
+# the garments rather than with the other shoes is a reminder that the network groups what the images look like,
+# not our names for them. (`tests/test_senet_chapter.py` re-checks these groups on a subset.)
 #
 # ## 7 · Try it: reduction ratio and position
 #
 # Pick a network, the reduction ratio r and where SE goes. The widget counts the parameters SE adds (by formula
-# from the block widths, and measured), the multiply-adds, and measures the CPU latency of one image against
-# the same network without SE. Try r = 16 → 4 (four times the SE parameters, about the same time), then the
+# from the block widths, and measured), the multiply-adds, and measures the CPU latency of one image against the
+# same network without SE. Try r = 16 → 4 (about four times the SE parameters — does the time change?), then the
 # positions: "pre" sees the block's *input* width, so it costs less where a block widens its input.
 
 # %%
@@ -646,11 +695,12 @@ def show_se_choice(network_name: str, reduction: int, position: str) -> None:
     macs_plain, macs_chosen = profile.count_macs(plain, input_size), profile.count_macs(chosen, input_size)
     times = fastest_ms({"plain": plain, "SE": chosen}, torch.randn(1, *input_size), rounds=1 if fast_mode() else 5)
     print(f"{network_name}, SE {position}, r = {reduction}")
-    print(f"  parameters {params_chosen:,}: SE adds {params_chosen - params_plain:,} (formula {se_formula_params(chosen):,}),"
-          f" +{(params_chosen - params_plain) / params_plain:.2%}")
+    added = params_chosen - params_plain
+    print(f"  parameters {params_chosen:,}: SE adds {added:,} (formula {se_formula_params(chosen):,}), "
+          f"+{added / params_plain:.2%}")
     print(f"  MACs {macs_chosen:,}: +{(macs_chosen - macs_plain) / macs_plain:.3%}")
-    print(f"  CPU latency, 1 image, {torch.get_num_threads()} threads: {times['SE']:.1f} ms against {times['plain']:.1f} ms "
-          f"without SE ({times['SE'] / times['plain'] - 1:+.0%}; timings on a busy machine scatter)")
+    print(f"  CPU latency, 1 image, {torch.get_num_threads()} threads: {times['SE']:.1f} ms against "
+          f"{times['plain']:.1f} ms without SE ({times['SE'] / times['plain'] - 1:+.0%}; on a busy machine timings scatter)")
     stages = [name for name in ("layer1", "layer2", "layer3", "layer4") if hasattr(chosen, name)]
     per_stage = [sum(profile.count_parameters(block.se) for block in getattr(chosen, name) if isinstance(block, SEAt))
                  for name in stages]

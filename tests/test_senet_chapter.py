@@ -4,7 +4,7 @@ The prose of ``notebooks/03_senet.py`` reads numbers off the stored outputs of a
 shipped reference checkpoints. These tests fail when a formula, a checkpoint or a stored output no longer says
 what the prose says: the SE counts against the measured models, the two recorded accuracies, the stored
 class-by-class table, and the excitation picture (class-agnostic early, class-specific last), re-measured on a
-subset of the test set with the shipped SE-ResNet-20.
+subset of the test set with the shipped SE-ResNet-20, and the class groups of its last block.
 """
 
 from __future__ import annotations
@@ -111,6 +111,12 @@ def test_recorded_accuracies_the_prose_quotes() -> None:
     assert f"{100 * (plain['test_accuracy'] - se['test_accuracy']):.2f}" == "0.30"
     for metadata in (plain, se):
         assert metadata["epochs"] == 10 and "--recipe fast" in metadata["command"] and "--seed 0" in metadata["command"]
+    # the curves paragraph: first-epoch accuracies and the final test losses
+    first_train = [round(100 * m["history"]["train_accuracy"][0], 1) for m in (se, plain)]
+    first_test = [round(100 * m["history"]["val_accuracy"][0], 1) for m in (se, plain)]
+    final_loss = [round(m["history"]["val_loss"][-1], 3) for m in (se, plain)]
+    assert (first_train, first_test, final_loss) == ([61.8, 67.0], [80.2, 82.1], [0.263, 0.254])
+    assert all(s_loss > p_loss for s_loss, p_loss in zip(se["history"]["val_loss"], plain["history"]["val_loss"]))
     # the two-seed spread the prose cites
     benchmarks = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
     assert "93.53%" in benchmarks and "93.64%" in benchmarks
@@ -175,10 +181,27 @@ def test_excitations_turn_class_specific_from_early_to_last_block() -> None:
         for hook in hooks:
             hook.remove()
     labels = test_set.labels[:2000]
+    classes = {name: index for index, name in enumerate(test_set.classes)}
     between = {}
     for name, values in gates.items():
         stacked = torch.cat(values)
         means = torch.stack([stacked[labels == index].mean(dim=0) for index in range(10)])
         between[name] = means.std(dim=0).mean().item()
+        if name == "last":
+            correlation = torch.corrcoef(means)
     assert between["early"] < between["middle"] < between["last"]
     assert between["last"] > 10 * between["early"]
+
+    # the last block's groups, as the prose describes the stored correlation map
+    def alike(first: str, second: str) -> float:
+        return correlation[classes[first], classes[second]].item()
+
+    for first, second in [("Sneaker", "Ankle boot"), ("Bag", "Ankle boot"), ("Sneaker", "Bag"), ("Pullover", "Coat")]:
+        assert alike(first, second) > 0.9
+    assert alike("T-shirt/top", "Shirt") > 0.8
+    garments = ["T-shirt/top", "Trouser", "Pullover", "Coat", "Sandal", "Shirt"]
+    for garment in garments:
+        for other in ["Sneaker", "Bag", "Ankle boot"]:
+            assert alike(garment, other) < 0
+        for fellow in [*garments, "Dress"]:
+            assert alike(garment, fellow) > 0.3
