@@ -21,13 +21,13 @@
 # pre-activation block with dropout between its convolutions. Each exercise is followed by a check cell that
 # compares your code with the course's reference `cnncourse.models.wide_resnet` and says what to fix.
 #
-# Wide ResNet（Zagoruyko & Komodakis, 2016）の演習が5問あります。WRN-n-k の表記、パラメータ数と積和演算数の
+# Wide ResNet（Zagoruyko & Komodakis, 2016）の演習は5問ある。WRN-n-k の表記、パラメータ数と積和演算数の
 # 手計算（幅を k 倍するとなぜ k² 倍のコストになるか）、そして畳み込みの間にドロップアウトを挟む
-# pre-activation ブロックの実装です。
+# pre-activation ブロックの実装である。
 #
 # **How to work / 進め方:** replace `raise NotImplementedError()` with your code, run the cell, then run the
 # check cell below it. Exercises you have not started are reported as *not attempted*.
-# `raise NotImplementedError()` を自分のコードに置き換え、その下のチェックセルを実行してください。
+# `raise NotImplementedError()` を自分のコードに置き換え、その下のチェックセルを実行すること。
 #
 # **Time / 所要時間:** 30–45 minutes. Every check runs in about a second on a CPU.
 
@@ -59,8 +59,8 @@ from cnncourse.check import wide_resnet as checks
 # reference model's `layer1`, `layer2`, `layer3`.
 #
 # WRN-n-k の3つのグループそれぞれの（ブロック数, チャネル数）を返す `wrn_groups(depth, widen_factor)` を
-# 書いてください。深さ n はブロック数 N = (n − 4) / 6 を、拡幅係数 k はチャネル数 16k, 32k, 64k を決めます。
-# n − 4 が6で割り切れないときは `ValueError` を送出してください。
+# 書け。深さ n はブロック数 N = (n − 4) / 6 を、拡幅係数 k はチャネル数 16k, 32k, 64k を決める。
+# n − 4 が6で割り切れないときは `ValueError` を送出すること。
 
 # %% nbgrader={"grade": false, "grade_id": "wrn_groups_answer", "locked": false, "schema_version": 3, "solution": true}
 def wrn_groups(depth: int, widen_factor: int) -> list[tuple[int, int]]:
@@ -91,8 +91,8 @@ checks.check_groups(wrn_groups, ((34, 2), (52, 1)), (12, 41), part="hidden")
 # Write `wide_block_parameters(in_planes, out_planes, stride)` by formula.
 #
 # pre-activation ブロック1個のパラメータ数を式で求める `wide_block_parameters(in_planes, out_planes, stride)` を
-# 書いてください。1つ目の BatchNorm はブロックの入力（`in_planes` チャネル）に掛かります。形が変わる所の
-# ショートカットは BatchNorm なしの 1×1 畳み込みです。
+# 書け。1つ目の BatchNorm はブロックの入力（`in_planes` チャネル）に掛かる。形が変わる所の
+# ショートカットは BatchNorm なしの 1×1 畳み込みである。
 
 # %% nbgrader={"grade": false, "grade_id": "wrn_block_parameters_answer", "locked": false, "schema_version": 3, "solution": true}
 def wide_block_parameters(in_planes: int, out_planes: int, stride: int) -> int:
@@ -124,8 +124,8 @@ checks.check_block_parameters(wide_block_parameters)
 # should reproduce them. Notice that WRN-16-8 has *fewer* layers than WRN-40-4 and more parameters: width
 # costs parameters quadratically (k² in every 3×3 convolution), depth only linearly.
 #
-# 3チャネル画像用のネットワーク全体のパラメータ数 `wrn_parameters(depth, widen_factor, num_classes)` を書いてください。
-# 論文の値（WRN-40-4: 8.9M、WRN-16-8: 11.0M、WRN-28-10: 36.5M）が再現できるはずです。
+# 3チャネル画像用のネットワーク全体のパラメータ数 `wrn_parameters(depth, widen_factor, num_classes)` を書け。
+# 論文の値（WRN-40-4: 8.9M、WRN-16-8: 11.0M、WRN-28-10: 36.5M）が再現できるはずである。
 
 # %% nbgrader={"grade": false, "grade_id": "wrn_network_parameters_answer", "locked": false, "schema_version": 3, "solution": true}
 def wrn_parameters(depth: int, widen_factor: int, num_classes: int = 10) -> int:
@@ -159,7 +159,7 @@ checks.check_network_parameters(wrn_parameters)
 # no bias. The check compares with PyTorch's `FlopCounterMode` (which counts 2 FLOPs per multiply-add).
 #
 # パディング1・バイアスなしの 3×3 畳み込みの積和演算数 `conv3x3_macs(in_channels, out_channels, input_size, stride)`
-# を書いてください。PyTorch の `FlopCounterMode`（積和1回を2 FLOPと数える）と比べます。
+# を書け。PyTorch の `FlopCounterMode`（積和1回を2 FLOPと数える）と比べる。
 
 # %% nbgrader={"grade": false, "grade_id": "wrn_conv_macs_answer", "locked": false, "schema_version": 3, "solution": true}
 def conv3x3_macs(in_channels: int, out_channels: int, input_size: int, stride: int) -> int:
@@ -181,7 +181,7 @@ checks.check_conv_macs(conv3x3_macs)
 # 1001-layer ResNet, at about 8 times its speed per training step, and WRN-28-10 at about 1.6 times (Section 3,
 # computational efficiency, Fig. 4).
 #
-# 幅を k 倍すると入力・出力チャネルがともに k 倍になるので、積和演算数は k² 倍になります。
+# 幅を k 倍すると入力・出力チャネルがともに k 倍になるので、積和演算数は k² 倍になる。
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -207,9 +207,9 @@ for k in (1, 2, 4, 8):
 # Dropout goes *between* the two convolutions (paper Section 2.4, Fig. 1(d)), never on the shortcut: the
 # identity path must carry x unchanged. It must only act in training mode — `nn.Dropout` takes care of that.
 #
-# 層の名前（`bn1`, `conv1`, `bn2`, `conv2`, `shortcut`）を守って `WideBasicBlock` を実装してください。
-# ドロップアウトは2つの畳み込みの**間**（2つ目の BN-ReLU の後）に置き、ショートカットには掛けません。
-# 加算の後に ReLU はありません。
+# 層の名前（`bn1`, `conv1`, `bn2`, `conv2`, `shortcut`）を守って `WideBasicBlock` を実装せよ。
+# ドロップアウトは2つの畳み込みの**間**（2つ目の BN-ReLU の後）に置き、ショートカットには掛けない。
+# 加算の後に ReLU はない。
 
 # %% nbgrader={"grade": false, "grade_id": "wrn_wide_block_answer", "locked": false, "schema_version": 3, "solution": true}
 class WideBasicBlock(nn.Module):
@@ -251,7 +251,7 @@ checks.check_wide_block(WideBasicBlock, in_planes=8, out_planes=16, dropout=0.5,
 # Why does the paper put dropout between the two convolutions of a block rather than on the block's output or
 # on the shortcut? Two or three sentences.
 #
-# 論文がドロップアウトをブロックの出力やショートカットではなく、2つの畳み込みの間に置くのはなぜですか。2〜3文で。
+# 論文がドロップアウトをブロックの出力やショートカットではなく、2つの畳み込みの間に置くのはなぜか。2〜3文で答えよ。
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "wrn_written_dropout", "locked": false, "points": 1, "schema_version": 3, "solution": true}
 # **Answer / 解答:**
@@ -270,7 +270,7 @@ checks.check_wide_block(WideBasicBlock, in_planes=8, out_planes=16, dropout=0.5,
 # ## Summary / まとめ
 #
 # The cell below counts the exercises whose checks all passed in this session.
-# 下のセルは、このセッションでチェックにすべて合格した演習を数えます。
+# 下のセルは、このセッションでチェックにすべて合格した演習を数える。
 
 # %%
 # NBVAL_CHECK_OUTPUT

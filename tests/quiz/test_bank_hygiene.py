@@ -26,7 +26,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: Question fields that neither the command line nor the widget shows (checked by reading cli.py,
 #: engine.py and widget.py: they print prompt, options, feedback, explanation, references and unit).
-NOT_DISPLAYED_FIELDS = frozenset({"id", "chapter", "kind", "tags", "source", "correct", "answer", "tolerance"})
+NOT_DISPLAYED_FIELDS = frozenset(
+    {"id", "chapter", "kind", "tags", "source", "correct", "answer", "tolerance"}
+)
 
 #: What must never reach a learner, with why. "seed" is matched as a word, not inside an identifier such
 #: as ``torch.manual_seed`` or ``seed_everything``, which a code snippet may legitimately show.
@@ -50,7 +52,7 @@ FORBIDDEN_IN_NOTEBOOKS: dict[str, re.Pattern[str]] = {
 
 
 def displayed_strings(value: object, where: str) -> Iterator[tuple[str, str]]:
-    """Every string a learner can be shown inside ``value``, with a path such as ``options[2].feedback.ja``."""
+    """Every string a learner can be shown inside ``value``, with a path like ``options[2].feedback.ja``."""
     if isinstance(value, str):
         yield where, value
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
