@@ -149,6 +149,15 @@ def test_stored_class_table_has_gains_and_losses() -> None:
 
 
 @needs_checkpoints
+def test_stored_confusion_the_prose_quotes() -> None:
+    assert "most frequent confusion: Shirt taken for T-shirt/top (97 of 1000 test images)" in stored_text(
+        "most frequent confusion")
+    table = stored_text("SE − plain")
+    shirt = re.search(r"Shirt +[\d.]+ +([\d.]+)", table)
+    assert shirt and round(float(shirt.group(1))) == 78
+
+
+@needs_checkpoints
 def test_stored_excitation_spreads_are_the_ones_the_prose_quotes() -> None:
     table = stored_text("excitation_spread(excitations[name]")
     rows = {name: tuple(float(v) for v in values) for name, *values in
