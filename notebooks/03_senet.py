@@ -87,12 +87,13 @@ print("fast mode:", fast_mode())
 # | --- | --- | --- |
 # | ILSVRC 2017 classification | 1st place, 2.251% top-5 error (an ensemble of SENets) | abstract |
 # | ImageNet top-1 error, ResNet-50 → SE-ResNet-50 | 24.80% → 23.29% | Table 2 (ResNet-50 re-implemented by the authors) |
-# | parameters | 25.6M → 28.1M (about +10%) | Table 2, Section 4 |
+# | parameters | 25.6M → 28.1M (about 2.5M, about +10%) | Section 4 |
 # | computation | 3.86 → 3.87 GFLOPs (a 0.26% relative increase) | Table 2, Section 4 |
 # | reduction ratio | r = 16 by default | Section 6.1 |
 #
-# Careful with the last two rows: SE makes a network **bigger and slower, never lighter**. A common study note
-# says SE reduces the parameters and the computation; it adds both, only little computation. Section 4 of
+# Careful with the parameter and computation rows: SE makes a network **bigger and adds work; it never makes it
+# lighter**. A common study note says SE reduces the parameters and the computation; it adds both, only little
+# computation. Section 4 of
 # this notebook counts it, and measures what it costs in time.
 
 # %% [markdown]
