@@ -21,15 +21,15 @@
 # check cell that tests what you wrote against the course's reference implementation and says, line by line,
 # what is right (✓) and what to fix (✗).
 #
-# 残差ネットワーク（He et al., 2015）の演習が6問あります。手計算から torchvision の ResNet を構成する2種類の
-# ブロックの実装まで進みます。各演習では、コードを書くセルの次にチェック用のセルがあり、コース付属の参照実装と
-# 比べて、正しい点（✓）と直すべき点（✗）を1行ずつ表示します。
+# 残差ネットワーク（He et al., 2015）の演習が6問ある。手計算から torchvision の ResNet を構成する2種類の
+# ブロックの実装まで進む。各演習では、コードを書くセルの次にチェック用のセルがあり、コース付属の参照実装と
+# 比べて、正しい点（✓）と直すべき点（✗）を1行ずつ表示する。
 #
 # **How to work / 進め方:** replace `raise NotImplementedError()` with your code, run the cell, then run the
 # check cell below it. An exercise you have not started is reported as *not attempted*, so the notebook always
 # runs from top to bottom; the last cell counts how many exercises are done.
-# `raise NotImplementedError()` を自分のコードに置き換えて実行し、その下のチェックセルを実行してください。
-# 未着手の演習は「not attempted」と表示されるだけなので、ノートブックは常に最後まで実行できます。
+# `raise NotImplementedError()` を自分のコードに置き換えて実行し、その下のチェックセルを実行せよ。
+# 未着手の演習は「not attempted」と表示されるだけなので、ノートブックは常に最後まで実行できる。
 #
 # **Time / 所要時間:** 30–60 minutes. Every check runs in about a second on a CPU.
 
@@ -59,8 +59,8 @@ from cnncourse.check import resnet as checks
 # The check compares it with real `nn.Conv2d` layers, including ResNet's 7×7 stem and stride-2 layers on odd
 # sizes.
 #
-# 正方形の入力に対する畳み込みの出力サイズ `conv_output_size(size, kernel_size, stride, padding)` を書いてください
-# （戻り値は `int`）。チェックは実際の `nn.Conv2d` と比べます（ResNet の 7×7 ステムや、奇数サイズへのストライド2を含む）。
+# 正方形の入力に対する畳み込みの出力サイズ `conv_output_size(size, kernel_size, stride, padding)` を書け
+# （戻り値は `int`）。チェックは実際の `nn.Conv2d` と比べる（ResNet の 7×7 ステムや、奇数サイズへのストライド2を含む）。
 
 # %% nbgrader={"grade": false, "grade_id": "resnet_conv_output_size_answer", "locked": false, "schema_version": 3, "solution": true}
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
@@ -90,8 +90,8 @@ checks.check_conv_output_size(conv_output_size, more_cases, part="hidden")
 # `conv_output_size`. The check runs the course's `resnet20` with hooks on its stages, including an odd input
 # size.
 #
-# `resnet20_feature_sizes(input_size)` を書き、3つのステージの後の特徴マップの高さを3要素のリストで返してください。
-# 第1ステージはサイズを保ち、第2・第3ステージの先頭はストライド2の3×3畳み込み（パディング1）です。
+# `resnet20_feature_sizes(input_size)` を書き、3つのステージの後の特徴マップの高さを3要素のリストで返せ。
+# 第1ステージはサイズを保ち、第2・第3ステージの先頭はストライド2の3×3畳み込み（パディング1）である。
 
 # %% nbgrader={"grade": false, "grade_id": "resnet_stage_sizes_answer", "locked": false, "schema_version": 3, "solution": true}
 def resnet20_feature_sizes(input_size: int) -> list[int]:
@@ -124,9 +124,9 @@ checks.check_stage_sizes(resnet20_feature_sizes)
 # formula (do not build the module). The check counts the parameters of the reference `Bottleneck`.
 #
 # ボトルネックブロック（1×1 → 3×3 → 1×1、出力は `4 * planes` チャネル）のパラメータ数を式で求める
-# `bottleneck_parameters(inplanes, planes, stride)` を書いてください。畳み込みにバイアスはなく、各畳み込みの後の
-# BatchNorm はチャネルあたり2個（γ, β）の学習パラメータを持ちます。形が変わる所では 1×1 畳み込み + BatchNorm の
-# 射影ショートカットが加わります。
+# `bottleneck_parameters(inplanes, planes, stride)` を書け。畳み込みにバイアスはなく、各畳み込みの後の
+# BatchNorm はチャネルあたり2個（γ, β）の学習パラメータを持つ。形が変わる所では 1×1 畳み込み + BatchNorm の
+# 射影ショートカットが加わる。
 
 # %% nbgrader={"grade": false, "grade_id": "resnet_bottleneck_parameters_answer", "locked": false, "schema_version": 3, "solution": true}
 def bottleneck_parameters(inplanes: int, planes: int, stride: int) -> int:
@@ -163,7 +163,7 @@ checks.check_bottleneck_parameters(bottleneck_parameters, more_cases, part="hidd
 # nn.BatchNorm2d(out_planes))` — but think about *why* each part is there before you type it.
 #
 # 形が変わらないときは `None`（恒等写像）、チャネル数またはサイズが変わるときはオプションB（1×1畳み込み
-# ＋BatchNorm）を返す `projection_shortcut(in_planes, out_planes, stride)` を書いてください。
+# ＋BatchNorm）を返す `projection_shortcut(in_planes, out_planes, stride)` を書け。
 
 # %% nbgrader={"grade": false, "grade_id": "resnet_projection_shortcut_answer", "locked": false, "schema_version": 3, "solution": true}
 def projection_shortcut(in_planes: int, out_planes: int, stride: int) -> nn.Module | None:
@@ -198,8 +198,8 @@ checks.check_projection_shortcut(projection_shortcut)
 # and compares outputs, so a wrong order or a missing piece shows up.
 #
 # torchvision と同じインターフェースと層の名前（`conv1`, `bn1`, `conv2`, `bn2`, `downsample`）で基本ブロックを
-# 実装してください。`downsample` が与えられたときはショートカットに `downsample(x)` を使います。
-# 最後の ReLU は加算の**後**です。
+# 実装せよ。`downsample` が与えられたときはショートカットに `downsample(x)` を使う。
+# 最後の ReLU は加算の**後**である。
 
 # %% nbgrader={"grade": false, "grade_id": "resnet_basic_block_answer", "locked": false, "schema_version": 3, "solution": true}
 class BasicBlock(nn.Module):
@@ -245,8 +245,8 @@ checks.check_basic_block(BasicBlock, in_planes=8, planes=24, size=7, part="hidde
 # out of four input positions; torchvision ("ResNet v1.5") strides the 3×3, which looks at all of them. Follow
 # torchvision, so that its weights would load into your block.
 #
-# 演習3のボトルネックをモジュールとして実装してください。ストライドは 3×3 の `conv2` に置きます（torchvision の
-# 「ResNet v1.5」。2015年の論文は最初の 1×1 に置いています）。
+# 演習3のボトルネックをモジュールとして実装せよ。ストライドは 3×3 の `conv2` に置く（torchvision の
+# 「ResNet v1.5」。2015年の論文は最初の 1×1 に置いている）。
 
 # %% nbgrader={"grade": false, "grade_id": "resnet_bottleneck_answer", "locked": false, "schema_version": 3, "solution": true}
 class Bottleneck(nn.Module):
@@ -289,8 +289,8 @@ checks.check_bottleneck(Bottleneck)
 # block of the same layers cannot — and why does that help a very deep network train? (Hint: what must the
 # weights be for each block to output its input? The check of Exercise 5 used exactly this.)
 #
-# 残差ブロックは恒等写像を簡単に表現できるのに、同じ層からなる通常のブロックではそれが難しいのはなぜですか。
-# それが非常に深いネットワークの学習をどう助けるのかも含め、2〜3文で答えてください。
+# 残差ブロックは恒等写像を簡単に表現できるのに、同じ層からなる通常のブロックではそれが難しいのはなぜか。
+# それが非常に深いネットワークの学習をどう助けるのかも含め、2〜3文で答えよ。
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "resnet_written_identity", "locked": false, "points": 1, "schema_version": 3, "solution": true}
 # **Answer / 解答:**
@@ -308,7 +308,7 @@ checks.check_bottleneck(Bottleneck)
 # ## Summary / まとめ
 #
 # The cell below counts the exercises whose checks all passed in this session. Run the check cells above
-# first. 下のセルは、このセッションでチェックにすべて合格した演習を数えます。
+# first. 下のセルは、このセッションでチェックにすべて合格した演習を数える。
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -306,7 +306,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "question": "問題",
         "answers": "解答と解説",
         "not_answered": "未回答",
-        "picked_of_correct": "正しい選択肢 {total} 個のうち {hit} 個を選び、誤りを {wrong} 個選びました。",
+        "picked_of_correct": "正しい選択肢 {total} 個のうち {hit} 個を選び、誤りを {wrong} 個選んだ。",
     },
     "en": {
         "true_false": "true or false",
