@@ -151,7 +151,7 @@ def test_texts_show_the_verdict_feedback_and_answer(items: dict[str, Question]) 
     assert "Correct answer: 2. Choice 2 of resnet-002" in wrong
     assert "Explanation: Explanation of resnet-002" in wrong
     partial = result_text(check_answer(items["resnet-003"], {0, 1}), "ja")
-    assert "正しい選択肢 2 個のうち 1 個を選び、誤りを 1 個選びました" in partial
+    assert "正しい選択肢 2 個のうち 1 個を選び、誤りを 1 個選んだ" in partial
     right = result_text(check_answer(items["resnet-004"], 589824), "ja")
     assert right.startswith("✓ 正解") and "589,824" in right
     assert correct_answer_text(items["resnet-004"], "en") == "589,824 parameters"
