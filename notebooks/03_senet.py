@@ -85,11 +85,11 @@ print("fast mode:", fast_mode())
 #
 # | result | number | source |
 # | --- | --- | --- |
-# | ILSVRC 2017 classification | 1st place, 2.251% top-5 error (an ensemble of SENets) | abstract |
+# | ILSVRC 2017 classification | 1st place, 2.251% top-5 error on the test set (a small ensemble of SENets) | abstract, Section 5.4 |
 # | ImageNet top-1 error, ResNet-50 → SE-ResNet-50 | 24.80% → 23.29% | Table 2 (ResNet-50 re-implemented by the authors) |
-# | parameters | 25.6M → 28.1M (about 2.5M, about +10%) | Section 4 |
+# | parameters | 25.6M → 28.1M (about 2.5M, about +10%) | Section 4 (≈2.5M, ≈10%); Table 10 (25.6M → 28.1M at r = 16) |
 # | computation | 3.86 → 3.87 GFLOPs (a 0.26% relative increase) | Table 2, Section 4 |
-# | reduction ratio | r = 16 by default | Section 6.1 |
+# | reduction ratio | r = 16 by default | Section 5.1; the choice is justified in Section 6.1 (Table 10) |
 #
 # Careful with the parameter and computation rows: SE makes a network **bigger and adds work; it never makes it
 # lighter**. A common study note says SE reduces the parameters and the computation; it adds both, only little
@@ -315,11 +315,21 @@ with torch.no_grad():
     print(f"SEAt(..., 'standard') == SEBottleneck with the same weights: {torch.allclose(standard(x), reference(x))}")
 
 # %% [markdown]
-# **What the paper found** (Section 6.5, Table 14, ResNet-50 on ImageNet): SE-PRE, SE-Identity and the standard
-# SE block performed similarly well, while SE-POST — the only position *after* the addition — lost accuracy.
-# The authors read it as SE's gains being fairly robust to where the block sits, provided it acts before the
-# branches are summed. (The error rates themselves are in the paper's Table 14; this course quotes only
-# figures it has checked, and those are not among them.)
+# **What the paper found** (Section 6.5, Table 14: SE-ResNet-50 on ImageNet, single-crop error rates):
+#
+# | position | top-1 error | top-5 error |
+# | --- | --- | --- |
+# | standard SE | 22.28% | 6.03% |
+# | SE-PRE | 22.23% | 6.00% |
+# | SE-POST | 22.78% | 6.35% |
+# | SE-Identity | 22.20% | 6.15% |
+#
+# SE-PRE, SE-Identity and the standard SE block performed similarly well (their top-1 errors lie within 0.08
+# points), while SE-POST — the only position *after* the addition — lost about half a point. The authors read
+# it as SE's gains being fairly robust to where the block sits, provided it acts before the branches are summed.
+# These are ablation runs, trained longer than Table 2's (Section 6: about 300 epochs, label smoothing, and
+# fully connected layers without biases), so compare them with each other and with ResNet-50 in the same
+# setting, 23.30% top-1 and 6.55% top-5 (Table 10) — not with Table 2's 24.80% → 23.29%.
 #
 # ## 4 · Count it: 2C²/r per block
 #
@@ -340,7 +350,8 @@ for channels, reduction in [(16, 16), (64, 16), (256, 16), (2048, 16), (256, 4)]
 
 # %% [markdown]
 # For a whole network, sum over the stages: stage s has N_s blocks whose SE sits on C_s channels, so SE adds
-# **(2/r)·Σ N_s·C_s²** weights (paper Section 4), plus the biases. ResNet-50's stages have 3, 4, 6, 3
+# **(2/r)·Σ N_s·C_s²** weights (paper Section 4, Eq. 5), plus the biases — which the paper calls negligible and
+# which its ablation runs even leave out on ResNets (Section 6). ResNet-50's stages have 3, 4, 6, 3
 # bottlenecks with 256, 512, 1024, 2048 output channels. The course's `se_resnet50` and `resnet50`, counted on
 # the meta device (shapes only, no memory):
 
@@ -372,10 +383,21 @@ print(f"the last stage holds {last_stage / (params_se - params_plain):.0%} of it
 # (torch's `FlopCounterMode`) counts only the two small fully connected layers, 2.5M multiply-adds on 4.1G.
 # The paper's 3.86 → 3.87 GFLOPs is rounded to two decimals, and SE's other work — the average pooling
 # (H·W·C additions) and the scaling (H·W·C multiplies) — is not multiply-adds at all. It is small as
-# arithmetic, but each of the two reads a whole feature map:
+# arithmetic, but each of the two reads a whole feature map (second line below).
+#
+# Why 4.09G multiply-adds here and 3.86 GFLOPs in the paper? The course's ResNet-50 is torchvision's, which
+# puts the stride of a downsampling bottleneck in its 3×3 convolution; He et al.'s original puts it in the
+# first 1×1, so that the 3×3 runs on the smaller map. The first line below counts that original layout:
+# 3,857,973,248 multiply-adds, the paper's 3.86 — its "GFLOPs" are multiply-adds, as in He et al.
 
 # %%
 # NBVAL_CHECK_OUTPUT
+with torch.device("meta"):
+    original50 = create_model("resnet50")
+for stage in (original50.layer2, original50.layer3, original50.layer4):  # move the stride to the first 1×1
+    stage[0].conv1.stride, stage[0].conv2.stride = (2, 2), (1, 1)
+print(f"ResNet-50 with He et al.'s stride placement: {profile.count_macs(original50, (3, 224, 224)):,} MACs "
+      f"(torchvision's placement: {macs_plain:,})")
 sizes = {256: 56, 512: 28, 1024: 14, 2048: 7}  # the map each stage's SE sees at 224×224 input
 elementwise = sum(blocks * se_elementwise_ops(c, sizes[c], sizes[c]) for c, blocks in resnet50_stages)
 print(f"SE-ResNet-50: pooling + scaling {elementwise:,} elementwise operations "
@@ -448,13 +470,15 @@ finally:
 # Compare with the counts: SE adds 0.06% of ResNet-50's multiply-adds and 0.007% of ResNet-20's. The stored
 # output was measured on the course's 2-core machine while other work shared it, so take single figures with
 # care and rerun the cell: across the runs made for this chapter the ResNet-50 and training-step figures moved
-# between about −2% and +30%. What held in every run is the one-image ResNet-20, which SE made clearly slower
+# between about −2% and +50% (the stored run: +6% and +49%). What held in every run is the one-image ResNet-20, which SE made clearly slower
 # (by a sixth or more) for 0.007% more arithmetic. There SE's 9 blocks add 54 small operations to a network
 # whose layers are themselves cheap, and each operation has a fixed cost however little it computes; on
 # ResNet-50 at 224×224 the same operations are a small share of much bigger layers. A quieter measurement: the
 # course's timing of a training step with bfloat16 and channels-last on two threads (2026-12-02) found 81 ms
 # for ResNet-20 and 114 ms for SE-ResNet-20, about 40% more, and the two reference runs below took 13 and 14
-# minutes. **SE is cheap in multiply-adds, not free in time.**
+# minutes. The paper saw the same kind of overhead (Section 4): a forward and backward pass of a 256-image
+# minibatch took 190 ms for ResNet-50 and 209 ms for SE-ResNet-50 on eight GPUs (+10%), and one 224×224 image
+# on a CPU 164 ms against 167 ms (+2%). **SE is cheap in multiply-adds, not free in time.**
 #
 # ## 5 · See it work: SE-ResNet-20 against ResNet-20
 #
@@ -482,7 +506,9 @@ for label, name in REFERENCES.items():
               f"--name {name} --out checkpoints (then set CNNCOURSE_CHECKPOINTS=checkpoints)")
 
 # %% [markdown]
-# Their curves (train solid, test dashed), from the histories stored in the checkpoints:
+# Their curves (train solid, test dashed), from the histories stored in the checkpoints. The legend's
+# "validation" is the test set: these runs trained on all 60,000 training images, held none out, and measured
+# the test set after every epoch.
 
 # %%
 if trained:
@@ -583,8 +609,9 @@ if "SE-ResNet-20" in predictions:
 #
 # ## 6 · What the gates learned: excitation per class
 #
-# The paper looked at what SE learned by averaging the excitation s over all images of a class, for a few
-# classes, at SE blocks from early to late in the network (Fig. 6, the section on the role of excitation). In
+# The paper looked at what SE learned by averaging the excitation s over fifty validation images of each of four
+# classes (goldfish, pug, plane, cliff), and over all 1,000 classes, for fifty sampled channels of the last SE
+# block of each stage (Section 7.2, Fig. 6). In
 # its ImageNet network the early blocks gave nearly the same weights for every class, and the weights became
 # increasingly class-specific deeper in the network — up to the final stage, whose last blocks it found close to
 # saturation or similar across classes, and so less important for recalibration. Here is the same picture for
