@@ -611,7 +611,7 @@ if "SE-ResNet-20" in predictions:
 #
 # The paper looked at what SE learned by averaging the excitation s over fifty validation images of each of four
 # classes (goldfish, pug, plane, cliff), and over all 1,000 classes, for fifty sampled channels of the last SE
-# block of each stage (Section 7.2, Fig. 6). In
+# block of each stage and of the final stage's first two blocks (Section 7.2, Fig. 6: SE_2_3 … SE_5_3). In
 # its ImageNet network the early blocks gave nearly the same weights for every class, and the weights became
 # increasingly class-specific deeper in the network — up to the final stage, whose last blocks it found close to
 # saturation or similar across classes, and so less important for recalibration. Here is the same picture for
