@@ -62,7 +62,7 @@ from cnncourse.models.resnet import Bottleneck
 # 3. **scale**: each channel of the input is multiplied by its weight (Eq. 4).
 #
 # The reduction ratio r sets the width of the bottleneck between the two layers; the paper uses r = 16
-# (Section 6.1). The course's SE layers, like torchvision's, give both layers a bias, and the width is
+# (the default, Section 5.1; justified in Section 6.1 and Table 10). The course's SE layers, like torchvision's, give both layers a bias, and the width is
 # C // r (at least 1).
 #
 # Write `se_parameters(channels, reduction)`: the number of parameters of such a block, by formula. The check
@@ -247,8 +247,8 @@ checks.check_se_bottleneck(SEBottleneck, planes=16, reduction=8, size=5, part="h
 # or down from the global context of the image, but it cannot say *where* — every pixel of a channel gets the
 # same weight. A spatial mask does the opposite: one weight per position, shared by all channels. The gate is a
 # sigmoid so that each channel is weighted on its own, in (0, 1), and several channels can be emphasised at
-# once; a softmax would make the weights sum to 1 and the channels compete, close to picking one (the paper
-# wants a "non-mutually-exclusive relationship", Section 3.2).
+# once; a softmax would make the weights sum to 1 and the channels compete (the paper wants a
+# "non-mutually-exclusive relationship" and to avoid "enforcing a one-hot activation", Section 3.2).
 # ### END SOLUTION
 
 # %% [markdown]
