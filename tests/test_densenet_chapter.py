@@ -35,7 +35,8 @@ def metadata(name: str) -> dict:
 
 @pytest.fixture(scope="module")
 def chapter() -> str:
-    return CHAPTER.read_text(encoding="utf-8")
+    """The chapter's text with its comment lines joined, so a quoted figure may wrap across lines."""
+    return " ".join(line.lstrip("# ").rstrip() for line in CHAPTER.read_text(encoding="utf-8").splitlines())
 
 
 def test_reference_runs_are_an_equal_comparison_as_section_7_says(chapter: str) -> None:
@@ -145,12 +146,13 @@ def test_imagenet_comparison_quoted_in_section_7(chapter: str) -> None:
     with torch.device("meta"):
         dense, resnet = create_model("densenet121"), create_model("resnet50")
     assert profile.count_parameters(dense) < profile.count_parameters(resnet) / 3
-    assert round(profile.count_macs(dense, (3, 224, 224)) / profile.count_macs(resnet, (3, 224, 224)), 1) == 0.7
+    macs_ratio = profile.count_macs(dense, (3, 224, 224)) / profile.count_macs(resnet, (3, 224, 224))
+    assert round(macs_ratio, 1) == 0.7 and round(macs_ratio, 2) == 0.69  # "about 70%", "0.69× its multiply-adds"
     top1 = {weights: weights.meta["_metrics"]["ImageNet-1K"]["acc@1"] for weights in (
         torchvision.models.DenseNet121_Weights.IMAGENET1K_V1, torchvision.models.ResNet50_Weights.IMAGENET1K_V1)}
     dense_top1, resnet_top1 = top1.values()
     assert round(resnet_top1 - dense_top1, 1) == 1.7
-    assert "1.7 points" in chapter
+    assert "1.7 points" in chapter and "0.69× its multiply-adds" in chapter
 
 
 def feature_reuse(network: DenseNet) -> list[torch.Tensor]:
