@@ -88,7 +88,8 @@ MANIFEST: tuple[ReferenceCheckpoint, ...] = (
     _entry("densenet_bc_40_12_fashion_mnist_10ep", "04", "densenet_bc_40_12", "fast", 10,
            "a CPU-sized DenseNet-BC on chapter 03's budget: curves, confusion matrix, feature-reuse heatmap"),
     _entry("densenet_bc_40_12_fashion_mnist", "04", "densenet_bc_40_12", "textbook", 35,
-           "DenseNet-BC on chapters 01-02's recipe and budget, for the chapter's 94.5% target (about 4 h here)",
+           "DenseNet-BC on chapters 01-02's recipe and budget, for the chapter's 94.5% target "
+           "(about 2 h on an idle 2-core CPU)",
            target=0.945),
     _entry("mobilenet_v1_cifar_fashion_mnist_10ep", "05", "mobilenet_v1_cifar", "fast", 10,
            "a small-image MobileNet v1 on chapter 03's budget: accuracy, curves, and its CPU cost per epoch "
