@@ -566,7 +566,8 @@ else:
 # The price should be time: part of every layer's forward pass runs twice. In the stored run, with one thread,
 # the memory-efficient step was *not* slower (0.91× the naive time): on a CPU, allocating and writing 40% less
 # memory can pay for the recomputed arithmetic. That is one measurement on a shared machine — rerun the cell,
-# and on a GPU, where arithmetic is cheap and memory is the limit, expect the trade the paper describes. Either
+# and on a GPU, where arithmetic is cheap and memory is the limit, expect the trade Pleiss et al. describe: much
+# less memory for some extra computation time. Either
 # way DenseNet-BC-40-12 keeps several times what ResNet-20 keeps, with fewer parameters: the concatenations, not
 # the weights, fill the memory.
 #
@@ -741,8 +742,9 @@ else:
 # than ResNet-50 and more than ResNet-18 — 0.87× ResNet-50's time for 0.69× its multiply-adds, much closer to
 # what the multiply-adds suggest than at Fashion-MNIST size: with k = 32 and blocks up to 1,024 channels wide its
 # layers are less narrow, and the fixed costs weigh less than in the 12-channel layers above.
-# (Timings on a shared machine scatter; on a GPU, with its thousands of arithmetic units, DenseNet's many small
-# layers and copies weigh more again.) It is widely used all the same where its small size
+# (Timings on a shared machine scatter, and this chapter times only a CPU: on a GPU the balance between
+# arithmetic and memory traffic is different again, so measure there before concluding.) It is widely used
+# all the same where its small size
 # matters — torchvision, timm and Keras ship it, and CheXNet (Rajpurkar et al., 2017, arXiv:1711.05225), a
 # well-known chest X-ray model, is a DenseNet-121.
 #
@@ -852,10 +854,12 @@ figure
 # Does a trained DenseNet actually *use* the old feature maps it is given, or could it ignore them? The paper's
 # Fig. 5 answers from the weights: for every layer ℓ of a block and every earlier source s (the block input or
 # one earlier layer's k channels), the **mean absolute weight** layer ℓ's convolution gives the input channels
-# that came from s. In DenseNet-BC the only weights that touch the concatenation are each layer's 1×1
-# bottleneck convolution, so those are read here; as in the paper, the transition after a block (and, after the
-# last block, the classifier) is added as a final target. Each target's row is divided by its largest value,
-# so the colours compare sources *for one target* (deeper layers have more inputs and smaller weights).
+# that came from s (Section 5; the paper's network is a plain DenseNet, L = 40, k = 12, trained on C10+, whose
+# 3×3 convolutions read the concatenation). In DenseNet-BC the only convolution weights that touch the
+# concatenation are each layer's 1×1 bottleneck convolution, so those are read here; as in the paper, the
+# transition after a block (and, after the last block, the classifier) is added as a final target. Unlike the
+# paper's single colour scale, each target's values (a row of the matrix below, a column of the picture) are
+# divided by their largest, so the colours compare sources *for one target*, not one target with another.
 
 # %%
 def feature_reuse(network: DenseNet) -> list[torch.Tensor]:
@@ -922,7 +926,7 @@ else:
 # What the trained reference network shows (stored output):
 #
 # * **Every layer reads every earlier output.** Inside all three blocks no source falls below 0.59 of its row's
-#   maximum (blocks 1 and 2: 0.80): the weights are spread over the whole concatenation, not concentrated on the
+#   maximum (block 1: 0.81, block 2: 0.80): the weights are spread over the whole concatenation, not concentrated on the
 #   newest channels. The old features are used, which is the paper's first observation.
 # * **The block input is read least.** In every block, each of the 5 layers that have a choice gives the
 #   block's input channels the smallest weights of all its sources (in block 1 the input is the stem
@@ -932,9 +936,10 @@ else:
 # * **The transitions read the whole block**: 0.73 and 0.69 of their maximum on the block input, 0.94 and 1.00
 #   on the last layer — all sources used, the later ones somewhat more.
 # * **The classifier reads the end of the network.** After block 3 its weight falls from 1.00 on the last
-#   layer to 0.26 on the block input: the high-level features are produced late, as in the paper's Fig. 5. Unlike
-#   the paper, our trained network is a DenseNet-BC of 6 layers per block on Fashion-MNIST, so the picture is
-#   coarser; the pattern is the same.
+#   layer to 0.26 on the block input: a concentration on the last feature maps, which the paper's Fig. 5 also
+#   shows and reads as high-level features produced late. Unlike the paper's plain DenseNet with 12 layers per
+#   block on CIFAR-10, our trained network is a DenseNet-BC of 6 layers per block on Fashion-MNIST, so the
+#   picture is coarser; the pattern is the same.
 #
 # (The BatchNorm before each convolution rescales its input channels, which these raw weights ignore — as the
 # paper's figure does. In fast mode without the checkpoint the picture shows the barely trained live network.)
@@ -1024,8 +1029,8 @@ display(Markdown("| 日本語 | English | 覚えること | remember |\n| --- | 
 # parameters on m input channels. Transition: BN, 1×1 to ⌊θm⌋, 2×2 average pooling; θ = 0.5. CIFAR DenseNet-BC:
 # L = 6n + 4, stem 2k; L = 100, k = 12: 0.8M parameters, 4.51% CIFAR-10+ error; L = 190, k = 40: 25.6M, 3.46%
 # (Table 2). DenseNet-121: k = 32, blocks 6/12/24/16, 7,978,856 parameters (torchvision). This course's
-# DenseNet-BC-40-12: 175,690 parameters, 93.81% on Fashion-MNIST after 10 epochs (ResNet-20: 93.53%, 5.0× less
-# training time), memory-efficient training keeps 59% of the naive memory.
+# DenseNet-BC-40-12: 175,690 parameters, 93.81% on Fashion-MNIST after 10 epochs (ResNet-20: 93.53% in a fifth
+# of the training time, 13 against 64 minutes), memory-efficient training keeps 59% of the naive memory.
 #
 # ## References
 # - G. Huang, Z. Liu, L. van der Maaten, K. Q. Weinberger. *Densely Connected Convolutional Networks.* CVPR 2017,
