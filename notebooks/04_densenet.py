@@ -83,7 +83,7 @@ print("fast mode:", fast_mode())
 #
 # ResNet (chapter 01) made depth trainable with shortcuts that **add**: x_ℓ = H_ℓ(x_{ℓ−1}) + x_{ℓ−1}. Every block
 # writes its result into the same stream of channels, so what an early layer computed reaches a late layer
-# only as one term of a long sum, mixed with everything written after it. Huang et al. (Section 1) point at two
+# only as one term of a long sum, mixed with everything written after it. Huang et al. (Sections 1 and 3) point at two
 # consequences: information and gradients must pass through that one stream, and many layers of a deep ResNet
 # turn out to contribute little (stochastic depth can drop them at random during training) — while each of
 # them still has its own full-width weights.
