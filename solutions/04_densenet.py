@@ -223,7 +223,7 @@ checks.check_dense_block(DenseBlock, num_layers=3, in_channels=10, growth_rate=6
 # odd m), the map size, and outputs with the reference's weights.
 #
 # 遷移層は BN → ReLU → 1×1 畳み込み（m チャネルを ⌊θ·m⌋ チャネルに圧縮）→ 2×2 平均プーリング（ストライド2）
-# である。torchvision と同じ名前（`norm`, `conv`, `pool`）で `Transition(in_channels, compression=0.5)` を
+# である（論文の本文は BN、1×1 畳み込み、平均プーリングのみを挙げる。ReLU は torchvision と参照実装による）。torchvision と同じ名前（`norm`, `conv`, `pool`）で `Transition(in_channels, compression=0.5)` を
 # 実装せよ。
 
 # %% nbgrader={"grade": false, "grade_id": "densenet_transition_answer", "locked": false, "schema_version": 3, "solution": true}

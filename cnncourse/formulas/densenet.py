@@ -8,8 +8,8 @@ ends with ``k_0 + k·L``. Nothing is added: every earlier map reaches every late
 
 * Bottleneck layer (DenseNet-B, Section 3): BN-ReLU-1×1 conv to ``4k`` channels, then BN-ReLU-3×3 conv to
   ``k``. Without it (the plain DenseNet) ``H_ℓ`` is BN-ReLU-3×3 conv straight to ``k``.
-* Transition (Section 3, "Pooling layers" and "Compression"): BN, ReLU, 1×1 conv to ``⌊θ·m⌋`` of its ``m``
-  input channels, then 2×2 average pooling with stride 2. θ = 0.5 in DenseNet-C and DenseNet-BC.
+* Transition (Section 3, "Pooling layers" and "Compression"): BN, 1×1 conv to ``⌊θ·m⌋`` of its ``m``
+  input channels, then 2×2 average pooling with stride 2 (the code adds a ReLU after the BN, see below). θ = 0.5 in DenseNet-C and DenseNet-BC.
 
 The code of :mod:`cnncourse.models.densenet` (and torchvision's, whose names it keeps) has a ReLU in the
 transition, and floors ``θ·m`` (torchvision: ``m // 2``); these formulas do the same. Conventions are those
