@@ -531,4 +531,5 @@ for name in ("resnet18", "resnet50"):
 #   (`sklearn.datasets.load_digits`).
 # - torchvision documentation, "Models and pre-trained weights" (the `weights=` API).
 #
-# **Next:** chapter 03, SENet.
+# **Exercises:** `exercises/02b_transfer_learning.ipynb` (a new head, a frozen backbone, frozen BatchNorm kept in
+# eval mode). **Next:** chapter 03, SENet.
