@@ -143,7 +143,8 @@ print(f"digits pixels after resizing: mean {pixels.mean():.3f}, std {pixels.std(
 # %% [markdown]
 # The digits' own pixel statistics are close to Fashion-MNIST's, so the normalised inputs land in the range
 # the network saw in training. Upscaling cannot add detail: a 28×28 digit is a blurred 8×8 one (top row),
-# which is one way it differs from the sharp Fashion-MNIST pictures the features were learned on (bottom row).
+# which is one way it differs from the sharp Fashion-MNIST pictures the features were learned on (bottom row;
+# the course's pictures draw bright pixels dark).
 
 # %%
 fashion_examples = data.fashion_mnist(train=False).take(8)
@@ -259,7 +260,7 @@ print("head outputs:", probe_check.network.fc.out_features)
 # fine-tuning, so the first steps do not wreck the trained features.
 #
 # The 1% draw decides a lot (which 14 images), so the experiment repeats with two seeds; a seed sets the
-# draw, the new head's initialisation and the batch order. Two seeds show the spread, they do not make a
+# draw, the initial weights of the new head (or of the whole network, from scratch) and the batch order. Two seeds show the spread, they do not make a
 # confidence interval.
 
 # %%
