@@ -96,16 +96,16 @@ CUBE_N, CUBE_C, CUBE_HW, CUBE_GROUPS = 4, 6, 4, 3  # a small N×C×(H·W) featur
 
 
 def normalized_together(kind: str) -> torch.Tensor:
-    """Boolean N×C×(H·W) mask of the values that share one statistic with the value at n = 0, c = 0."""
+    """Boolean N×C×(H·W) mask of the values that share one statistic with the last image's first channel."""
     mask = torch.zeros(CUBE_N, CUBE_C, CUBE_HW, dtype=torch.bool)
     if kind == "BatchNorm":
         mask[:, 0, :] = True  # one channel, every image, every position
     elif kind == "LayerNorm":
-        mask[0, :, :] = True  # one image, every channel, every position
+        mask[-1, :, :] = True  # one image, every channel, every position
     elif kind == "InstanceNorm":
-        mask[0, 0, :] = True  # one image, one channel, every position
+        mask[-1, 0, :] = True  # one image, one channel, every position
     elif kind == "GroupNorm":
-        mask[0, : CUBE_C // CUBE_GROUPS, :] = True  # one image, one group of channels, every position
+        mask[-1, : CUBE_C // CUBE_GROUPS, :] = True  # one image, one group of channels, every position
     return mask
 
 
