@@ -584,8 +584,8 @@ quiz.show([question for question in load_bank("basics") if "normalization" in qu
 # | 推論モード | evaluation mode (model.eval()) | BN は固定のアフィン変換になり、バッチの構成に依存しない。eval() を忘れると1枚ずつや偏ったバッチで精度が落ちる / BN becomes a fixed affine map; forgetting eval() hurts single images and skewed batches |
 #
 # **Numbers worth remembering.** Default ε = 1e-5 and momentum = 0.1 in PyTorch (Keras writes the same update
-# with momentum 0.99 on the old value). GN's default in Wu & He is G = 32 groups; at 2 images per GPU GN's
-# ImageNet error is 10.6 points below BN's (ResNet-50, their abstract and Fig. 1).
+# with momentum 0.99 on the old value). At 2 images per GPU GN's ImageNet error is 10.6 points below BN's
+# (ResNet-50, Wu & He's abstract and Fig. 1).
 #
 # ## References
 # - S. Ioffe, C. Szegedy. *Batch Normalization: Accelerating Deep Network Training by Reducing Internal
