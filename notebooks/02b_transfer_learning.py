@@ -509,6 +509,19 @@ for name in ("resnet18", "resnet50"):
           f"{len(reference.state_dict())} tensors; same outputs: {same}")
 
 # %% [markdown]
+# ## 7 · Quiz — 確認クイズ
+#
+# Three questions from the course's bank (chapter "basics", tagged `transfer-learning`): what a linear probe
+# and fine-tuning each train, what freezing takes, and how ResNet's head is replaced. Choose `lang="ja"` for
+# Japanese; `python -m cnncourse quiz --review` brings back the ones you missed.
+
+# %%
+from cnncourse import quiz
+from cnncourse.quiz.bank import load_bank
+
+quiz.show([question for question in load_bank("basics") if "transfer-learning" in question.tags], lang="en")
+
+# %% [markdown]
 # ## Cheat-sheet — まとめ
 #
 # | 日本語 | English | remember |
