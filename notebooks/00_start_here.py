@@ -48,7 +48,9 @@ notebook_check()
 # | --- | --- | --- |
 # | 00b | AlexNet, VGG, GoogLeNet | the road to ResNet: deeper stacks of 3×3 convolutions, 1×1 reductions |
 # | 01 | ResNet | learn a residual F(x) and add the input back: H(x) = F(x) + x |
+# | 01b | normalization layers | BatchNorm, LayerNorm, InstanceNorm, GroupNorm: which axes each averages over |
 # | 02 | Wide ResNet | fewer, wider residual layers train faster and generalise as well |
+# | 02b | transfer learning | reuse a trained network: linear probe, fine-tuning, or training from scratch |
 # | 03 | SENet | reweight channels with weights computed from the whole image |
 # | 04 | DenseNet | concatenate every earlier feature map instead of adding |
 # | 05–07 | MobileNet v1–v3 | depthwise-separable convolutions, inverted residuals, h-swish and SE |
