@@ -56,10 +56,9 @@ from cnncourse.check.probes import (
     transfer_weights,
 )
 from cnncourse.check.steps import (
+    check_cases,
     check_gradients,
     check_output_shape,
-    diagnose_by_formula,
-    integer_answer,
     run_forward,
 )
 from cnncourse.models import densenet as reference
@@ -152,29 +151,13 @@ def check_block_channels(
     """Exercise 1: ``dense_block_channels(in_channels, growth_rate, num_layers)`` against the reference."""
 
     def body(checker: Checker) -> None:
-        answers: dict[tuple[int, ...], int] = {}
-        any_wrong = False
-        for case in cases:
-            description = f"dense_block_channels({', '.join(map(str, case))})"
-            given = checker.run(description, dense_block_channels, *case)
-            answer = integer_answer(checker, description, given)
-            answers[case] = answer
-            truth = measured_block_channels(*case)
-            ok = answer == truth
-            any_wrong |= not ok
-            k0, k, layers = case
-            checker.expect(
-                description,
-                ok,
-                success=f"{truth:,} = {k0} + {layers}·{k}",
-                failure=f"{answer:,}, the block outputs {truth:,} channels",
-            )
-        if any_wrong:
-            checker.failed(
-                "what to fix",
-                diagnose_by_formula(answers, _BLOCK_CHANNEL_MISTAKES)
-                or "every layer concatenates k new channels to everything before it: k₀ + L·k.",
-            )
+        check_cases(
+            checker, "dense_block_channels", dense_block_channels, cases, measured_block_channels,
+            success=lambda case, truth: f"{truth:,} = {case[0]} + {case[2]}·{case[1]}",
+            failure=lambda case, answer, truth: f"{answer:,}, the block outputs {truth:,} channels",
+            mistakes=_BLOCK_CHANNEL_MISTAKES,
+            fix="every layer concatenates k new channels to everything before it: k₀ + L·k.",
+        )
 
     return check_and_report(BLOCK_CHANNELS, body, part=part)
 
@@ -196,6 +179,10 @@ NETWORK_CASES: tuple[tuple[int, int, float], ...] = (
     (52, 5, 0.5),
     (64, 8, 0.75),
 )
+
+
+#: What exercise 2 returns: the channels after the stem, each of the 3 dense blocks and the 2 transitions.
+_CHANNEL_COUNTS = 6
 
 
 def measured_bc_channels(depth: int, growth_rate: int, compression: float) -> list[int]:
@@ -276,34 +263,28 @@ def check_bc_channels(
     """Exercise 2: ``densenet_bc_channels(depth, growth_rate, compression)`` against the reference model."""
 
     def body(checker: Checker) -> None:
-        answers: dict[tuple[object, ...], object] = {}
-        any_wrong = False
-        for case in cases:
-            description = f"densenet_bc_channels({', '.join(map(str, case))})"
-            answer = checker.run(description, densenet_bc_channels, *case, earlier=NETWORK_CHANNELS_BUILDS_ON)
-            truth = measured_bc_channels(*case)
+        def channel_list(checker: Checker, description: str, answer: object) -> list[int]:
             try:
-                given = [int(value) for value in answer]  # type: ignore[union-attr]
+                return [int(value) for value in answer]  # type: ignore[union-attr]
             except (TypeError, ValueError):
-                checker.stop(description, f"expected a list of {len(truth)} channel counts, got {answer!r}.")
-            answers[case] = given
-            ok = given == truth
-            any_wrong |= not ok
-            failure = f"{given}, the model has {truth}"
+                checker.stop(description, f"expected a list of {_CHANNEL_COUNTS} channel counts, got {answer!r}.")
+
+        def failure(case: tuple[object, ...], given: list[int], truth: list[int]) -> str:
+            text = f"{given}, the model has {truth}"
             if len(given) != len(truth):
-                failure += (
+                text += (
                     f": give {len(truth)} numbers — after the first convolution, each of the 3 dense blocks "
                     "and the 2 transitions between them"
                 )
-            checker.expect(description, ok, success=f"{truth}", failure=failure)
-        if any_wrong:
-            checker.failed(
-                "what to fix",
-                earlier_answer_cause(densenet_bc_channels, NETWORK_CHANNELS_BUILDS_ON)
-                or diagnose_by_formula(answers, _NETWORK_MISTAKES)
-                or "first convolution 2k; each block adds n·k with n = (L − 4) / 6; each transition keeps "
-                "⌊θ·m⌋ channels; no transition after the last block.",
-            )
+            return text
+
+        check_cases(
+            checker, "densenet_bc_channels", densenet_bc_channels, cases, measured_bc_channels,
+            success=lambda case, truth: f"{truth}", failure=failure, mistakes=_NETWORK_MISTAKES,
+            fix="first convolution 2k; each block adds n·k with n = (L − 4) / 6; each transition keeps "
+            "⌊θ·m⌋ channels; no transition after the last block.",
+            earlier=NETWORK_CHANNELS_BUILDS_ON, read=channel_list,
+        )
 
     return check_and_report(NETWORK_CHANNELS, body, part=part)
 

@@ -57,10 +57,9 @@ from cnncourse.check.probes import (
     transfer_weights,
 )
 from cnncourse.check.steps import (
+    check_cases,
     check_gradients,
     check_output_shape,
-    diagnose_by_formula,
-    integer_answer,
     run_forward,
     zero_every_weight,
 )
@@ -172,28 +171,13 @@ def check_se_parameters(
     """Exercise 1: ``se_parameters(channels, reduction)`` against the reference module's count."""
 
     def body(checker: Checker) -> None:
-        answers: dict[tuple[int, ...], int] = {}
-        any_wrong = False
-        for case in cases:
-            description = f"se_parameters({', '.join(map(str, case))})"
-            answer = integer_answer(checker, description, checker.run(description, se_parameters, *case))
-            answers[case] = answer
-            truth = measured_se_parameters(*case)
-            ok = answer == truth
-            any_wrong |= not ok
-            width = reference.squeeze_width(*case)
-            checker.expect(
-                description,
-                ok,
-                success=f"{truth:,} ({case[0]} → {width} → {case[0]})",
-                failure=f"{answer:,}, the module has {truth:,}",
-            )
-        if any_wrong:
-            checker.failed(
-                "what to fix",
-                diagnose_by_formula(answers, _SE_PARAMETER_MISTAKES)
-                or "two layers with bias: C·(C/r) + C/r for fc1, (C/r)·C + C for fc2, with C/r = C // r.",
-            )
+        check_cases(
+            checker, "se_parameters", se_parameters, cases, measured_se_parameters,
+            success=lambda case, truth: f"{truth:,} ({case[0]} → {reference.squeeze_width(*case)} → {case[0]})",
+            failure=lambda case, answer, truth: f"{answer:,}, the module has {truth:,}",
+            mistakes=_SE_PARAMETER_MISTAKES,
+            fix="two layers with bias: C·(C/r) + C/r for fc1, (C/r)·C + C for fc2, with C/r = C // r.",
+        )
 
     return check_and_report(SE_PARAMETERS, body, part=part)
 
@@ -470,32 +454,18 @@ def check_se_resnet50_extra_parameters(
 
     def body(checker: Checker) -> None:
         resnet50 = RESNET50_PARAMETERS
-        answers: dict[tuple[int, ...], int] = {}
-        any_wrong = False
-        for reduction in reductions:
-            description = f"se_resnet50_extra_parameters({reduction})"
-            given = checker.run(
-                description, se_resnet50_extra_parameters, reduction, earlier=SE_RESNET50_EXTRA_BUILDS_ON
-            )
-            answer = integer_answer(checker, description, given)
-            answers[(reduction,)] = answer
-            truth = measured_se_resnet50_extra_parameters(reduction)
-            ok = answer == truth
-            any_wrong |= not ok
-            checker.expect(
-                description,
-                ok,
-                success=f"{truth:,} = {100 * truth / resnet50:.1f}% of ResNet-50's {resnet50:,}",
-                failure=f"{answer:,}, the SE blocks of SE-ResNet-50 with r = {reduction} have {truth:,}",
-            )
-        if any_wrong:
-            checker.failed(
-                "what to fix",
-                earlier_answer_cause(se_resnet50_extra_parameters, SE_RESNET50_EXTRA_BUILDS_ON)
-                or diagnose_by_formula(answers, _EXTRA_MISTAKES)
-                or "one SE block per bottleneck (3, 4, 6, 3 per stage), each on C = 4·planes channels with "
-                "width C // r: sum se_parameters(4·planes, r) over the 16 blocks.",
-            )
+        check_cases(
+            checker, "se_resnet50_extra_parameters", se_resnet50_extra_parameters,
+            [(reduction,) for reduction in reductions], measured_se_resnet50_extra_parameters,
+            success=lambda case, truth: f"{truth:,} = {100 * truth / resnet50:.1f}% of ResNet-50's {resnet50:,}",
+            failure=lambda case, answer, truth: (
+                f"{answer:,}, the SE blocks of SE-ResNet-50 with r = {case[0]} have {truth:,}"
+            ),
+            mistakes=_EXTRA_MISTAKES,
+            fix="one SE block per bottleneck (3, 4, 6, 3 per stage), each on C = 4·planes channels with "
+            "width C // r: sum se_parameters(4·planes, r) over the 16 blocks.",
+            earlier=SE_RESNET50_EXTRA_BUILDS_ON,
+        )
 
     return check_and_report(SE_RESNET50_EXTRA, body, part=part)
 

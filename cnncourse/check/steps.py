@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import copy
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from cnncourse.check.core import Checker
+from cnncourse.check.core import Checker, EarlierAnswer, earlier_answer_cause
 from cnncourse.check.probes import (
     count_parameters,
     matching_candidate,
@@ -47,6 +48,44 @@ def integer_answer(checker: Checker, name: str, value: object) -> int:
             "Use floor division // and return an int.",
         )
     checker.stop(name, f"expected a whole number, got {type(value).__name__} {value!r}.")
+
+
+def check_cases(
+    checker: Checker,
+    name: str,
+    function: Callable[..., object],
+    cases: Sequence[tuple[Any, ...]],
+    truth: Callable[..., object],
+    *,
+    success: Callable[[tuple[Any, ...], Any], str],
+    failure: Callable[[tuple[Any, ...], Any, Any], str],
+    mistakes: Mapping[str, Callable[..., object]],
+    fix: str,
+    earlier: Sequence[EarlierAnswer] = (),
+    read: Callable[[Checker, str, object], Any] = integer_answer,
+) -> None:
+    """The student's ``function`` on every case against ``truth(*case)``: one ✓ / ✗ line per case.
+
+    ``read`` turns what the function returned into an answer (a whole number by default; it stops the check
+    with a ✗ on anything else). After a wrong answer, the "what to fix" line names the earlier exercise
+    the function builds on when that one is the likely cause, else the first formula of ``mistakes`` that
+    reproduces every answer (:func:`diagnose_by_formula`), else ``fix``.
+    """
+    answers: dict[tuple[Any, ...], object] = {}
+    any_wrong = False
+    for case in cases:
+        description = f"{name}({', '.join(map(str, case))})"
+        answer = read(checker, description, checker.run(description, function, *case, earlier=earlier))
+        answers[case] = answer
+        expected = truth(*case)
+        ok = answer == expected
+        any_wrong |= not ok
+        checker.expect(description, ok, success=success(case, expected), failure=failure(case, answer, expected))
+    if any_wrong:
+        checker.failed(
+            "what to fix",
+            earlier_answer_cause(function, earlier) or diagnose_by_formula(answers, mistakes) or fix,
+        )
 
 
 def diagnose_by_formula(

@@ -31,7 +31,6 @@ from cnncourse.check.core import (
     Exercise,
     ExerciseResult,
     check_and_report,
-    earlier_answer_cause,
 )
 from cnncourse.check.probes import (
     TracedCall,
@@ -46,12 +45,12 @@ from cnncourse.check.probes import (
 )
 from cnncourse.check.steps import (
     build,
+    check_cases,
     check_gradients,
     check_output_shape,
     check_parameter_count,
     compare_with_reference,
     diagnose_by_formula,
-    integer_answer,
     run_forward,
 )
 from cnncourse.errors import CourseError
@@ -279,26 +278,14 @@ def check_block_parameters(
     """Exercise 2: ``wide_block_parameters(in_planes, out_planes, stride)`` against the reference block."""
 
     def body(checker: Checker) -> None:
-        answers: dict[tuple[int, ...], object] = {}
-        any_wrong = False
-        for case in cases:
-            description = f"wide_block_parameters({', '.join(map(str, case))})"
-            given = checker.run(description, wide_block_parameters, *case)
-            answer = integer_answer(checker, description, given)
-            answers[case] = answer
-            truth = measured_block_parameters(*case)
-            ok = answer == truth
-            any_wrong |= not ok
-            checker.expect(
-                description, ok, success=f"{truth:,}", failure=f"{answer:,}, the block has {truth:,}"
-            )
-        if any_wrong:
-            checker.failed(
-                "what to fix",
-                diagnose_by_formula(answers, _BLOCK_MISTAKES)
-                or "bn1 (2·in) + conv1 (9·in·out) + bn2 (2·out) + conv2 (9·out²) + a 1×1 projection (in·out) "
-                "where the shape changes.",
-            )
+        check_cases(
+            checker, "wide_block_parameters", wide_block_parameters, cases, measured_block_parameters,
+            success=lambda case, truth: f"{truth:,}",
+            failure=lambda case, answer, truth: f"{answer:,}, the block has {truth:,}",
+            mistakes=_BLOCK_MISTAKES,
+            fix="bn1 (2·in) + conv1 (9·in·out) + bn2 (2·out) + conv2 (9·out²) + a 1×1 projection (in·out) "
+            "where the shape changes.",
+        )
 
     return check_and_report(BLOCK_PARAMETERS, body, part=part)
 
@@ -389,31 +376,17 @@ def check_network_parameters(
     """Exercise 3: ``wrn_parameters(depth, widen_factor, num_classes)`` against the reference network."""
 
     def body(checker: Checker) -> None:
-        answers: dict[tuple[int, ...], object] = {}
-        any_wrong = False
-        for case in cases:
-            depth, k, classes = case
-            description = f"wrn_parameters({depth}, {k}, {classes})"
-            given = checker.run(description, wrn_parameters, *case, earlier=NETWORK_PARAMETERS_BUILDS_ON)
-            answer = integer_answer(checker, description, given)
-            answers[case] = answer
-            truth = measured_network_parameters(*case)
-            ok = answer == truth
-            any_wrong |= not ok
-            checker.expect(
-                description,
-                ok,
-                success=f"{truth:,} ≈ {truth / 1e6:.1f}M (WRN-{depth}-{k})",
-                failure=f"{answer:,}, WRN-{depth}-{k} with {classes} classes has {truth:,}",
-            )
-        if any_wrong:
-            checker.failed(
-                "what to fix",
-                earlier_answer_cause(wrn_parameters, NETWORK_PARAMETERS_BUILDS_ON)
-                or diagnose_by_formula(answers, _NETWORK_MISTAKES)
-                or "conv1 (9·3·16) + every block (exercise 2) + the final BatchNorm (2·64k) + the classifier "
-                "(64k·classes + classes).",
-            )
+        check_cases(
+            checker, "wrn_parameters", wrn_parameters, cases, measured_network_parameters,
+            success=lambda case, truth: f"{truth:,} ≈ {truth / 1e6:.1f}M (WRN-{case[0]}-{case[1]})",
+            failure=lambda case, answer, truth: (
+                f"{answer:,}, WRN-{case[0]}-{case[1]} with {case[2]} classes has {truth:,}"
+            ),
+            mistakes=_NETWORK_MISTAKES,
+            fix="conv1 (9·3·16) + every block (exercise 2) + the final BatchNorm (2·64k) + the classifier "
+            "(64k·classes + classes).",
+            earlier=NETWORK_PARAMETERS_BUILDS_ON,
+        )
 
     return check_and_report(NETWORK_PARAMETERS, body, part=part)
 
@@ -476,24 +449,13 @@ def check_conv_macs(
     """Exercise 4: ``conv3x3_macs(in_channels, out_channels, input_size, stride)`` against FlopCounterMode."""
 
     def body(checker: Checker) -> None:
-        answers: dict[tuple[int, ...], object] = {}
-        any_wrong = False
-        for case in cases:
-            description = f"conv3x3_macs({', '.join(map(str, case))})"
-            answer = integer_answer(checker, description, checker.run(description, conv3x3_macs, *case))
-            answers[case] = answer
-            truth = measured_conv3x3_macs(*case)
-            ok = answer == truth
-            any_wrong |= not ok
-            checker.expect(
-                description, ok, success=f"{truth:,}", failure=f"{answer:,}, PyTorch counts {truth:,}"
-            )
-        if any_wrong:
-            checker.failed(
-                "what to fix",
-                diagnose_by_formula(answers, _MACS_MISTAKES)
-                or "MACs = 9 · C_in · C_out · H_out · W_out with H_out = (H − 1) // stride + 1.",
-            )
+        check_cases(
+            checker, "conv3x3_macs", conv3x3_macs, cases, measured_conv3x3_macs,
+            success=lambda case, truth: f"{truth:,}",
+            failure=lambda case, answer, truth: f"{answer:,}, PyTorch counts {truth:,}",
+            mistakes=_MACS_MISTAKES,
+            fix="MACs = 9 · C_in · C_out · H_out · W_out with H_out = (H − 1) // stride + 1.",
+        )
 
     return check_and_report(CONV_MACS, body, part=part)
 
