@@ -29,6 +29,7 @@ import argparse
 import copy
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,11 +210,12 @@ def read_notebook_json(path: Path) -> dict:
 
 
 def _chapter_prefix(chapter: str) -> str:
-    """``"1"``, ``"01"`` or ``"01_resnet"`` → ``"01"``: the number a chapter's notebook name starts with."""
-    number = chapter.split("_", 1)[0]
-    if not number.isdigit():
-        raise CourseError(f"--only {chapter!r}: name chapters by number, e.g. --only 01 03.")
-    return f"{int(number):02d}"
+    """``"1"``, ``"01"``, ``"01_resnet"`` → ``"01"``; ``"2b"`` → ``"02b"`` (an interlude): how the notebook's
+    name starts."""
+    match = re.fullmatch(r"(\d+)([a-z]?)", chapter.split("_", 1)[0])
+    if match is None:
+        raise CourseError(f"--only {chapter!r}: name chapters by number, e.g. --only 01 03 02b.")
+    return f"{int(match[1]):02d}{match[2]}"
 
 
 def source_notebooks(source: Path, only: list[str] | None = None) -> list[Path]:

@@ -182,8 +182,10 @@ def test_one_notebook_or_chosen_chapters_make_only_those(tmp_path: Path) -> None
     ).read_text(encoding="utf-8")
     # a subset is up to date on its own: the other chapters are not reported as stale or missing
     assert assign.main(["--source", str(ROOT / "solutions"), "--out", str(out), "--only", "1", "--check"]) == 0
-    assert assign.main(["--source", str(ROOT / "solutions"), "--out", str(out), "--only", "02"]) == 0
-    assert sorted(p.name for p in out.glob("*.ipynb")) == ["01_resnet.ipynb", "02_wide_resnet.ipynb"]
+    assert assign.main(["--source", str(ROOT / "solutions"), "--out", str(out), "--only", "02", "2b"]) == 0
+    assert sorted(p.name for p in out.glob("*.ipynb")) == [
+        "01_resnet.ipynb", "02_wide_resnet.ipynb", "02b_transfer_learning.ipynb"
+    ]
 
 
 def test_wrong_chapters_and_files_say_what_to_pass(tmp_path: Path) -> None:
