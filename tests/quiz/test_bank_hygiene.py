@@ -118,7 +118,10 @@ def test_no_glossary_entry_names_a_source_note(chapter: str) -> None:
 
 
 def notebook_sources() -> list[Path]:
-    return sorted([*(REPO_ROOT / "notebooks").glob("*.py"), *(REPO_ROOT / "solutions").glob("*.py")])
+    """The notebooks' text sources and the .ipynb files a learner opens: their stored outputs count too (a
+    quiz cell's output shows the bank as it was when the notebook ran)."""
+    folders = [REPO_ROOT / name for name in ("notebooks", "solutions", "exercises")]
+    return sorted(path for folder in folders for pattern in ("*.py", "*.ipynb") for path in folder.glob(pattern))
 
 
 def test_there_are_notebooks_to_scan() -> None:
