@@ -46,6 +46,9 @@ class InvertedResidual(nn.Module):
         expand_ratio: t; with t = 1 the expansion convolution is left out (torchvision does the same).
         norm_layer: normalisation after each convolution.
         activation_layer: activation after the expansion and the depthwise convolutions (ReLU6).
+        projection_activation: ``None`` (the default, the paper's linear bottleneck) or an activation
+            to put after the projection's BatchNorm, for the ablation of Section 6.4 / Fig. 6a (chapter
+            06 trains both). It adds no parameters, so state_dicts still load either way.
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class InvertedResidual(nn.Module):
         expand_ratio: float,
         norm_layer: Callable[[int], nn.Module] = nn.BatchNorm2d,
         activation_layer: Callable[..., nn.Module] = nn.ReLU6,
+        projection_activation: Callable[..., nn.Module] | None = None,
     ) -> None:
         super().__init__()
         if stride not in (1, 2):
@@ -91,6 +95,8 @@ class InvertedResidual(nn.Module):
         # The linear bottleneck: projection and BatchNorm, deliberately no activation afterwards.
         layers.append(nn.Conv2d(hidden, out_channels, kernel_size=1, bias=False))
         layers.append(norm_layer(out_channels))
+        if projection_activation is not None:  # not MobileNet v2: the ablation's non-linear bottleneck
+            layers.append(projection_activation())
         self.conv = nn.Sequential(*layers)
 
         self.in_channels = in_channels

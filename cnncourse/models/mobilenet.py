@@ -370,6 +370,8 @@ class MobileNetV2(nn.Module):
             one to the last convolution; torchvision does the same).
         stem_stride: stride of the first convolution (2 on ImageNet, 1 for small images).
         dropout: before the classifier (0.2, torchvision's default).
+        projection_activation: ``None`` (the paper's linear bottleneck) or an activation after every
+            block's projection, the ablation of Section 6.4 / Fig. 6a (see :class:`InvertedResidual`).
     """
 
     def __init__(
@@ -381,6 +383,7 @@ class MobileNetV2(nn.Module):
         width_mult: float = 1.0,
         stem_stride: int = MOBILENET_V2_STEM[1],
         dropout: float = 0.2,
+        projection_activation: Callable[..., nn.Module] | None = None,
     ) -> None:
         super().__init__()
         check_model_arguments(num_classes, in_channels)
@@ -398,7 +401,13 @@ class MobileNetV2(nn.Module):
             for index in range(stage.num_blocks):
                 stride = stage.stride if index == 0 else 1
                 layers.append(
-                    InvertedResidual(channels, out_channels, stride, expand_ratio=stage.expand_ratio)
+                    InvertedResidual(
+                        channels,
+                        out_channels,
+                        stride,
+                        expand_ratio=stage.expand_ratio,
+                        projection_activation=projection_activation,
+                    )
                 )
                 channels = out_channels
         layers.append(Conv2dNormActivation(channels, last_channels, kernel_size=1, activation_layer=nn.ReLU6))
@@ -453,10 +462,18 @@ def mobilenet_v2(
 
 @register_model(family="mobilenet", input_size=(3, 32, 32), paper=PAPER_V2)
 def mobilenet_v2_cifar(
-    *, num_classes: int = 10, in_channels: int = 3, width_mult: float = 1.0, dropout: float = 0.2
+    *,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    width_mult: float = 1.0,
+    dropout: float = 0.2,
+    projection_activation: Callable[..., nn.Module] | None = None,
 ) -> MobileNetV2:
     """MobileNet v2 for 32×32 / 28×28 images: stem stride 2 → 1 and the first stride-2 stage (t=6, c=24,
-    n=2) stride 2 → 1; total stride 8 instead of 32. Everything else as Table 2."""
+    n=2) stride 2 → 1; total stride 8 instead of 32. Everything else as Table 2.
+
+    ``projection_activation`` (default ``None``, the linear bottleneck) puts an activation after every
+    projection, for chapter 06's ablation."""
     table = list(MOBILENET_V2_TABLE2)
     table[1] = replace(table[1], stride=1)
     return MobileNetV2(
@@ -466,6 +483,7 @@ def mobilenet_v2_cifar(
         width_mult=width_mult,
         stem_stride=1,
         dropout=dropout,
+        projection_activation=projection_activation,
     )
 
 
