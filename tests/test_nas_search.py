@@ -222,6 +222,20 @@ def test_both_strategies_train_exactly_the_budget_and_never_a_genome_twice(strat
         assert [e.index for e in result.evaluations] == list(range(budget))
 
 
+def test_uniform_random_search_respects_the_budget_and_reaches_long_genomes(tmp_path: Path) -> None:
+    log = tmp_path / "uniform.jsonl"
+    fitness = toy()
+    result = search(TINY_SPACE, 10, "random", fitness, seed=0, sampler="uniform", log_path=log, progress=False)
+    assert len(result.evaluations) == sum(fitness.calls.values()) == 10
+    assert max(len(e.genome.units) for e in result.evaluations) == TINY_SPACE.max_units
+    header, _ = read_log(log)
+    assert header is not None and header["settings"]["sampler"] == "uniform"  # type: ignore[index]
+    with pytest.raises(CourseError, match="different search .*sampler"):
+        search(TINY_SPACE, 10, "random", toy(), seed=0, log_path=log, progress=False)  # the default sampler
+    initial = search(TINY_SPACE, 10, "random", toy(), seed=0, progress=False)
+    assert max(len(e.genome.units) for e in initial.evaluations) <= 5  # 2 RBUs, 1 DBU, 2 pooling units
+
+
 def test_cache_hits_do_not_retrain() -> None:
     # evolution in a small space meets its parents again and again
     fitness = toy()
@@ -371,6 +385,7 @@ def test_read_log_returns_what_the_search_returned(tmp_path: Path) -> None:
         ({"space": "cpu"}, CourseError, "SearchSpace"),
         ({"fitness": 0.9}, CourseError, "fitness must be callable"),
         ({"max_repeats": 0}, CourseError, "max_repeats"),
+        ({"sampler": "sobol"}, UnknownNameError, "Unknown random-search sampler 'sobol'"),
     ],
 )
 def test_bad_arguments_are_refused_clearly(

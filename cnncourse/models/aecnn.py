@@ -525,6 +525,75 @@ def random_genome(
     return Genome(tuple(units))
 
 
+def _conv_unit_choices(space: SearchSpace) -> list[Unit]:
+    """Every RBU and DBU setting the space allows (each DBU growth rate with its own layer range)."""
+    low, high = space.rbu_blocks
+    choices: list[Unit] = [
+        ResNetBlockUnit(blocks, channels)
+        for channels in space.rbu_channels
+        for blocks in range(low, high + 1)
+    ]
+    for option in space.dense_options:
+        choices += [
+            DenseNetBlockUnit(layers, option.growth_rate, option.max_input_channels)
+            for layers in range(option.min_layers, option.max_layers + 1)
+        ]
+    return choices
+
+
+def _count_by_length_and_pools(space: SearchSpace, input_size: int) -> dict[tuple[int, int], int]:
+    """{(length, pooling units): how many valid genomes} for lengths 1 … ``space.max_units``.
+
+    A valid genome starts with a convolutional unit (so it has one), and has at most
+    :func:`max_pooling_units` pooling units; every other position is any unit. With ``c`` convolutional
+    settings and 2 pooling kinds, length ``L`` and ``k`` pooling units: c · C(L−1, k) · 2^k · c^(L−1−k).
+    """
+    conv = len(_conv_unit_choices(space))
+    limit = max_pooling_units(input_size)
+    return {
+        (length, pools): conv * math.comb(length - 1, pools) * 2**pools * conv ** (length - 1 - pools)
+        for length in range(1, space.max_units + 1)
+        for pools in range(0, min(limit, length - 1) + 1)
+    }
+
+
+def count_genomes(
+    space: SearchSpace = CPU_SEARCH_SPACE, *, input_size: int = 28, length: int | None = None
+) -> int:
+    """How many valid genomes of at most ``space.max_units`` units (or of exactly ``length``) the space
+    holds — the space mutation and crossover move in (:func:`uniform_genome` draws from it).
+
+    >>> count_genomes(length=1)  # CPU_SEARCH_SPACE: 6 RBU settings + 6 DBU settings
+    12
+    >>> count_genomes()  # up to 8 units, at most 4 pooling units for 28-pixel images
+    1361010756
+    """
+    counts = _count_by_length_and_pools(space, input_size)
+    if length is not None and not 1 <= length <= space.max_units:
+        raise CourseError(f"length must be between 1 and max_units = {space.max_units}, got {length!r}.")
+    return sum(count for (size, _), count in counts.items() if length is None or size == length)
+
+
+def uniform_genome(
+    rng: random.Random, space: SearchSpace = CPU_SEARCH_SPACE, *, input_size: int = 28
+) -> Genome:
+    """A genome drawn uniformly from all :func:`count_genomes` valid genomes of the space: every valid
+    genome of up to ``space.max_units`` units is equally likely.
+
+    Exactly uniform, without rejection: draw the length and the number of pooling units with
+    probabilities proportional to how many genomes have them, the pooling positions uniformly among
+    positions 2 … L, then every unit's setting uniformly. Because longer genomes are far more numerous,
+    most draws have the maximum length (in :data:`CPU_SEARCH_SPACE`, 8 units in 93% of draws). That is why
+    random search defaults to :func:`random_genome`'s distribution, the one evolution starts from.
+    """
+    counts = _count_by_length_and_pools(space, input_size)
+    (length, pools), = rng.choices(list(counts), weights=list(counts.values()))
+    pool_positions = set(rng.sample(range(1, length), pools))
+    conv = _conv_unit_choices(space)
+    units = [_random_pool(rng) if index in pool_positions else rng.choice(conv) for index in range(length)]
+    return Genome(tuple(units))
+
+
 def _modify_unit(unit: Unit, rng: random.Random, space: SearchSpace) -> Unit:
     """Change one setting of a unit (the paper's "modify" mutation)."""
     if isinstance(unit, ResNetBlockUnit):
@@ -714,6 +783,7 @@ __all__ = [
     "SearchSpace",
     "Unit",
     "UnitShape",
+    "count_genomes",
     "crossover",
     "environmental_selection",
     "genome_from_json",
@@ -721,4 +791,5 @@ __all__ = [
     "mutate",
     "random_genome",
     "tournament_select",
+    "uniform_genome",
 ]

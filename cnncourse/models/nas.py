@@ -31,6 +31,7 @@ from cnncourse.models.aecnn import (
     SearchSpace,
     Unit,
     UnitShape,
+    count_genomes,
     crossover,
     environmental_selection,
     genome_from_json,
@@ -38,6 +39,7 @@ from cnncourse.models.aecnn import (
     mutate,
     random_genome,
     tournament_select,
+    uniform_genome,
 )
 from cnncourse.models.mnasnet import (
     HARD_LATENCY_CONSTRAINT,
@@ -111,6 +113,7 @@ __all__ = [
     "SeparableConvTwice",
     "Unit",
     "UnitShape",
+    "count_genomes",
     "crossover",
     "environmental_selection",
     "genome_from_json",
@@ -126,4 +129,5 @@ __all__ = [
     "nasnet_a_cifar_small",
     "random_genome",
     "tournament_select",
+    "uniform_genome",
 ]

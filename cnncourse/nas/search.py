@@ -15,8 +15,11 @@ settings replays and continues.
   and the next population is chosen from parents and offspring together by
   :func:`environmental_selection` (binary tournaments plus the best kept). The defaults 0.9 and 0.2
   are those of the AE-CNN implementation in BenchENAS.
-* **random** — independent draws of :func:`random_genome` from the same space, the distribution that
-  seeds evolution's first population, until the same budget is spent. Li & Talwalkar (2019, "Random
+* **random** — independent draws from the same space until the same budget is spent: by default
+  (``sampler="initial"``) from :func:`random_genome`, the distribution that seeds evolution's first
+  population; with ``sampler="uniform"`` every valid genome of up to ``space.max_units`` units — all
+  that mutation and crossover can reach — is equally likely (:func:`uniform_genome`), which in practice
+  means mostly the longest genomes. Li & Talwalkar (2019, "Random
   Search and Reproducibility for Neural Architecture Search", arXiv:1902.07638) showed why a search
   method is only convincing next to this baseline at an equal budget.
 
@@ -45,11 +48,14 @@ from cnncourse.models.aecnn import (
     mutate,
     random_genome,
     tournament_select,
+    uniform_genome,
 )
 from cnncourse.nas.fitness import Scores, TrainingFitness
 from cnncourse.nas.log import Evaluation, LogWriter, read_log
 
 STRATEGIES: tuple[str, ...] = ("evolution", "random")
+#: How random search draws: like evolution's initial population, or uniformly over all valid genomes.
+SAMPLERS: tuple[str, ...] = ("initial", "uniform")
 #: AE-CNN's probabilities in its BenchENAS implementation: crossover per pair, mutation per child.
 CROSSOVER_PROB, MUTATION_PROB = 0.9, 0.2
 #: The search stops early when this many genomes in a row were already evaluated (the space, or the
@@ -256,6 +262,7 @@ def search(
     mutation_prob: float = MUTATION_PROB,
     input_size: int = 28,
     max_repeats: int = DEFAULT_MAX_REPEATS,
+    sampler: Literal["initial", "uniform"] = "initial",
     progress: bool = True,
 ) -> SearchResult:
     """Search ``space`` for the fittest genome, training at most ``budget`` distinct genomes.
@@ -275,6 +282,9 @@ def search(
         crossover_prob, mutation_prob: AE-CNN's probabilities (evolution only).
         input_size: image side; it limits the number of pooling units a valid genome may have.
         max_repeats: stop early after this many genomes in a row that were already evaluated.
+        sampler: how random search draws (random only): ``"initial"`` like evolution's first
+            population (:func:`random_genome`), ``"uniform"`` uniformly over every valid genome
+            (:func:`uniform_genome`).
         progress: show a tqdm bar over the budget.
 
     Returns:
@@ -282,6 +292,8 @@ def search(
     """
     if strategy not in STRATEGIES:
         raise UnknownNameError("search strategy", str(strategy), STRATEGIES)
+    if sampler not in SAMPLERS:
+        raise UnknownNameError("random-search sampler", str(sampler), SAMPLERS)
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise CourseError(f"budget must be a whole number of genomes >= 1, got {budget!r}.")
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -311,7 +323,7 @@ def search(
         "input_size": input_size,
     }
     if strategy == "random":
-        settings = {"population_size": population_size, "input_size": input_size}
+        settings = {"population_size": population_size, "input_size": input_size, "sampler": sampler}
     header: dict[str, object] = json.loads(
         json.dumps(
             {
@@ -355,9 +367,10 @@ def search(
                 evaluator, rng, space, input_size, population_size, crossover_prob, mutation_prob, result
             )
         else:
+            draw = random_genome if sampler == "initial" else uniform_genome
             while True:
                 generation = len(evaluator.evaluations) // population_size
-                evaluator(random_genome(rng, space, input_size=input_size), generation)
+                evaluator(draw(rng, space, input_size=input_size), generation)
     except _BudgetSpent as stop:
         result.stopped_early = stop.args[0] if stop.args else None
     finally:
@@ -368,4 +381,12 @@ def search(
     return result
 
 
-__all__ = ["CROSSOVER_PROB", "DEFAULT_MAX_REPEATS", "MUTATION_PROB", "STRATEGIES", "SearchResult", "search"]
+__all__ = [
+    "CROSSOVER_PROB",
+    "DEFAULT_MAX_REPEATS",
+    "MUTATION_PROB",
+    "SAMPLERS",
+    "STRATEGIES",
+    "SearchResult",
+    "search",
+]

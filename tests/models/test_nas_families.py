@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import random
 from collections import Counter
 
@@ -19,14 +20,19 @@ from cnncourse.models import aecnn, list_models, mnasnet, model_info, nasnet
 from cnncourse.models.aecnn import (
     CPU_SEARCH_SPACE,
     DenseNetBlockUnit,
+    DenseOption,
     Genome,
     PoolingUnit,
     ResNetBlockUnit,
+    SearchSpace,
+    Unit,
+    count_genomes,
     environmental_selection,
     genome_from_json,
     mutate,
     random_genome,
     tournament_select,
+    uniform_genome,
 )
 
 #: Every public name the single-file ``nas.py`` had (its ``__all__`` before the split).
@@ -182,3 +188,62 @@ def test_cpu_space_is_the_default_of_the_operators() -> None:
     assert len(genome.units) <= CPU_SEARCH_SPACE.max_units
     widths = [u.out_channels for u in genome.units if isinstance(u, ResNetBlockUnit)]
     assert widths and set(widths) <= set(CPU_SEARCH_SPACE.rbu_channels)
+
+
+# --- uniform sampling over the whole space ------------------------------------------------------------
+
+
+def all_valid_genomes(space: SearchSpace, input_size: int) -> set[Genome]:
+    """Brute force: every sequence of unit settings up to max_units long, kept if valid."""
+    low, high = space.rbu_blocks
+    conv: list[Unit] = [ResNetBlockUnit(b, c) for c in space.rbu_channels for b in range(low, high + 1)]
+    conv += [DenseNetBlockUnit(n, o.growth_rate, o.max_input_channels) for o in space.dense_options
+             for n in range(o.min_layers, o.max_layers + 1)]
+    alphabet = conv + [PoolingUnit("max"), PoolingUnit("avg")]
+    found: set[Genome] = set()
+    for length in range(1, space.max_units + 1):
+        for units in itertools.product(alphabet, repeat=length):
+            genome = Genome(units)
+            if not genome.problems(input_size):
+                found.add(genome)
+    return found
+
+
+SMALL_SPACE = SearchSpace(
+    rbu_channels=(4, 8), rbu_blocks=(1, 1), dense_options=(DenseOption(4, 1, 1, 8),),
+    initial_rbus=(1, 1), initial_dbus=(0, 1), initial_pools=(0, 1), max_units=3,
+)
+
+
+def test_count_genomes_agrees_with_brute_force() -> None:
+    for input_size in (28, 2):  # 2 px: at most one pooling unit
+        every = all_valid_genomes(SMALL_SPACE, input_size)
+        assert count_genomes(SMALL_SPACE, input_size=input_size) == len(every)
+        for length in (1, 2, 3):
+            expected = sum(len(g.units) == length for g in every)
+            assert count_genomes(SMALL_SPACE, input_size=input_size, length=length) == expected
+    with pytest.raises(CourseError, match="length must be between 1 and max_units = 3"):
+        count_genomes(SMALL_SPACE, length=4)
+
+
+def test_uniform_genome_is_uniform_over_the_valid_genomes() -> None:
+    every = all_valid_genomes(SMALL_SPACE, 28)  # 3 + 3·5 + 3·25 = 93 genomes
+    rng = random.Random(0)
+    draws = Counter(uniform_genome(rng, SMALL_SPACE) for _ in range(93 * 200))
+    assert set(draws) == every  # every valid genome, and nothing else
+    expected = 200
+    chi_square = sum((draws[g] - expected) ** 2 / expected for g in every)
+    assert chi_square < 140  # 92 degrees of freedom: the 99.9th percentile is about 137
+    assert [uniform_genome(random.Random(3), SMALL_SPACE) for _ in range(2)] == [
+        uniform_genome(random.Random(3), SMALL_SPACE) for _ in range(2)
+    ]
+
+
+def test_uniform_draws_in_the_cpu_space_are_mostly_as_long_as_allowed() -> None:
+    # the number the docstring of uniform_genome quotes
+    share = count_genomes(length=CPU_SEARCH_SPACE.max_units) / count_genomes()
+    assert round(share, 2) == 0.93
+    lengths = [len(uniform_genome(random.Random(seed)).units) for seed in range(300)]
+    assert 0.88 < lengths.count(8) / 300 < 0.97
+    # while evolution's initial population is short: 2 RBUs, 1 DBU and 2 pooling units at most
+    assert max(len(random_genome(random.Random(seed)).units) for seed in range(300)) <= 5
