@@ -348,7 +348,7 @@ def test_a_log_of_another_search_is_refused_with_the_difference(tmp_path: Path, 
 
 def test_a_log_of_another_fitness_is_refused(tmp_path: Path, tiny_data: ImageDataset) -> None:
     log = tmp_path / "search.jsonl"
-    first = TrainingFitness(tiny_data, train_images=16, val_images=16, latency_repeats=1)
+    first = TrainingFitness(tiny_data, train_images=16, val_images=16, latency_repeats=1, epochs=1)
     second = TrainingFitness(tiny_data, train_images=16, val_images=16, latency_repeats=1, epochs=2)
     search(TINY_SPACE, 1, "random", first, seed=0, log_path=log, progress=False)
     with pytest.raises(CourseError, match='fitness: log .*"epochs": 1.*now .*"epochs": 2'):

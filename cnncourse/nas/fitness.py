@@ -29,7 +29,7 @@ from cnncourse.models.mnasnet import mnasnet_reward
 
 #: Sizes of the fixed subsets by default, and in fast mode (``CNNCOURSE_FAST=1``).
 DEFAULT_TRAIN_IMAGES, DEFAULT_VAL_IMAGES = 2048, 1024
-FAST_TRAIN_IMAGES, FAST_VAL_IMAGES = 256, 256
+FAST_TRAIN_IMAGES, FAST_VAL_IMAGES = 512, 256
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,13 @@ class TrainingFitness:
 
     Args:
         data: the images to draw both subsets from; None loads Fashion-MNIST's training split.
-        train_images, val_images: subset sizes; None takes 2,048 / 1,024 (256 / 256 in fast mode).
+        train_images, val_images: subset sizes; None takes 2,048 / 1,024 (512 / 256 in fast mode).
         subset_seed: fixes which images the subsets hold.
-        epochs, batch_size, optimizer, lr, augment: the training recipe (see :func:`cnncourse.train.fit`);
-            every candidate gets the same one.
+        epochs, batch_size, optimizer, lr, augment: the training recipe (see :func:`cnncourse.train.fit`,
+            one-cycle schedule); every candidate gets the same one. The defaults (2 epochs in batches
+            of 32, SGD with a peak rate of 0.2, no augmentation) make a small candidate train in
+            seconds on a CPU; with a peak rate of 0.05 so few steps left these networks near chance,
+            so that their scores hardly told them apart.
         seed: the training seed. It is the same for every genome, so a genome's fitness is a property
             of the genome (the search's own seed does not change it), and a cache of it is valid.
         latency_target_ms: None scores accuracy; a time makes the fitness MnasNet's reward with
@@ -108,10 +111,10 @@ class TrainingFitness:
         train_images: int | None = None,
         val_images: int | None = None,
         subset_seed: int = 0,
-        epochs: int = 1,
-        batch_size: int = 64,
+        epochs: int = 2,
+        batch_size: int = 32,
         optimizer: str = "sgd",
-        lr: float | None = 0.05,
+        lr: float | None = 0.2,
         augment: bool = False,
         seed: int = 0,
         latency_target_ms: float | None = None,
