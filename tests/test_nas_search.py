@@ -31,6 +31,7 @@ from cnncourse.models.mnasnet import mnasnet_reward
 from cnncourse.nas import (
     Evaluation,
     Scores,
+    SearchResult,
     TrainingFitness,
     best_per_generation,
     best_so_far,
@@ -433,6 +434,21 @@ def evaluation(
 ) -> Evaluation:
     genome = Genome((ResNetBlockUnit(1, 4 + index),))
     return Evaluation(index, generation, genome, fitness, fitness, parameters, 10 * parameters, latency_ms, 0.1)
+
+
+def test_best_is_the_fittest_and_the_earliest_among_equals() -> None:
+    result = SearchResult("random", 0, 4, [evaluation(0, 0, 0.5), evaluation(1, 0, 0.8), evaluation(2, 0, 0.8),
+                                           evaluation(3, 0, 0.7)])
+    assert result.best.index == 1
+    assert "best fitness 0.8000" in repr(result)
+    with pytest.raises(CourseError, match="no best one"):
+        SearchResult("random", 0, 4, []).best
+
+
+def test_the_progress_bar_counts_genomes(capsys: pytest.CaptureFixture[str]) -> None:
+    search(TINY_SPACE, 3, "evolution", toy(), seed=0, population_size=4, progress=True)
+    shown = capsys.readouterr().err
+    assert "evolution search" in shown and "3/3" in shown and "best=" in shown
 
 
 def test_best_so_far_and_per_generation_on_hand_made_evaluations() -> None:

@@ -84,7 +84,7 @@ class SearchResult:
         """The evaluation with the highest fitness (the earliest among equals)."""
         if not self.evaluations:
             raise CourseError("This search evaluated no genome, so it has no best one.")
-        return max(reversed(self.evaluations), key=lambda evaluation: evaluation.fitness)
+        return max(self.evaluations, key=lambda evaluation: evaluation.fitness)  # max keeps the first
 
     def __repr__(self) -> str:
         text = (
