@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 06 · MobileNet v2 — 反転残差と線形ボトルネック
+# # 06 · MobileNet v2 — 逆残差と線形ボトルネック
 #
 # **Goals.** By the end of this notebook you will be able to draw the **inverted residual** (narrow → expand
 # by t = 6 → depthwise → project back to narrow) next to ResNet's bottleneck and say where each one puts its

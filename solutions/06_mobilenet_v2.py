@@ -22,7 +22,7 @@
 # with the course's reference (`cnncourse.layers.InvertedResidual`, torchvision's block) and says, line by
 # line, what is right (✓) and what to fix (✗).
 #
-# 反転残差と線形ボトルネック（Sandler et al., 2018）の演習は4問である。ブロックにショートカットがあるのは
+# 逆残差と線形ボトルネック（Sandler et al., 2018）の演習は4問である。ブロックにスキップ結合があるのは
 # いつか、積和演算がどこにあるか、ブロックそのもの、そして論文の Fig. 1 の実験（n 次元での ReLU）を扱う。
 # 各演習の次にチェック用のセルがあり、コース付属の参照実装と比べて、正しい点（✓）と直すべき点（✗）を
 # 1行ずつ表示する。
@@ -50,7 +50,7 @@ from torch import Tensor, nn
 from cnncourse.check import mobilenet_v2 as checks
 
 # %% [markdown]
-# ## Exercise 1 · ショートカットの有無 / When is there a shortcut? (1 point)
+# ## Exercise 1 · スキップ結合の有無 / When is there a shortcut? (1 point)
 #
 # The inverted residual adds its input to its output — the two **narrow** ends — only when the addition is
 # defined: the same height and width (stride 1) and the same number of channels (Section 3.3, Fig. 4). A
@@ -60,7 +60,7 @@ from cnncourse.check import mobilenet_v2 as checks
 # Write `has_shortcut(in_channels, out_channels, stride)`: `True` when the block adds its input. The check
 # asks the reference block about blocks of Table 2.
 #
-# 反転残差ブロックが入力を出力に足す（狭い両端をつなぐ）のは、足し算が定義できるとき、つまりストライドが 1 で
+# 逆残差ブロックが入力を出力に足す（狭い両端をつなぐ）のは、足し算が定義できるとき、つまりストライドが 1 で
 # 入力と出力のチャネル数が等しいときだけである。ブロックが入力を足すなら `True` を返す
 # `has_shortcut(in_channels, out_channels, stride)` を書け。
 
@@ -121,7 +121,7 @@ checks.check_block_macs(block_macs, ((96, 160, 6, 14, 2), (160, 320, 6, 7, 1), (
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## Exercise 3 · 反転残差ブロック / Inverted residual block (3 points)
+# ## Exercise 3 · 逆残差ブロック / Inverted residual block (3 points)
 #
 # Write `InvertedResidual(in_channels, out_channels, stride, expand_ratio)`, the block of Table 1, in the
 # layout of torchvision's (so that its weights load in the same order): one `nn.Sequential` called `conv`
@@ -140,7 +140,7 @@ checks.check_block_macs(block_macs, ((96, 160, 6, 14, 2), (160, 320, 6, 7, 1), (
 # 表1のブロックを torchvision と同じ構成で実装せよ。`conv` という `nn.Sequential` に、（t ≠ 1 のときのみ）
 # 1×1 拡張畳み込み・BN・ReLU6、3×3 深さ方向畳み込み（groups = t·d′、ストライド、padding 1）・BN・ReLU6、
 # 1×1 射影畳み込みと BN を順に入れる。射影の後に活性化関数は置かない（線形ボトルネック）。畳み込みにバイアスは
-# ない。ショートカットがあるときは `x + self.conv(x)`、ないときは `self.conv(x)` を返す。
+# ない。スキップ結合があるときは `x + self.conv(x)`、ないときは `self.conv(x)` を返す。
 
 # %% nbgrader={"grade": false, "grade_id": "mobilenet_v2_inverted_residual_answer", "locked": false, "schema_version": 3, "solution": true}
 class InvertedResidual(nn.Module):
@@ -215,7 +215,7 @@ checks.check_relu_round_trip(relu_round_trip, dimensions=(5, 30), seed=11, part=
 # makes MobileNet v2 cheaper than v1.
 #
 # よくある学習ノートには「MobileNet v2 は pointwise 畳み込みの計算量を減らす」と書かれている。この章の数え方を
-# 使って、反転残差ブロックが実際にそうしているかを答えよ。ブロックの積和演算がどこにあるか、同じ狭い両端を
+# 使って、逆残差ブロックが実際にそうしているかを答えよ。ブロックの積和演算がどこにあるか、同じ狭い両端を
 # 持つ v1 の層と比べるとどうか、v2 を v1 より軽くしているのは何かを、2〜3文で述べよ。
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "mobilenet_v2_written_pointwise", "locked": false, "points": 1, "schema_version": 3, "solution": true}

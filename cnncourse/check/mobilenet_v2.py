@@ -66,9 +66,9 @@ def _exercise(number: int, grade_id: str, title_ja: str, title_en: str, points: 
     return Exercise(CHAPTER_NAME, number, grade_id, title_ja, title_en, points)
 
 
-SHORTCUT = _exercise(1, "mobilenet_v2_has_shortcut", "ショートカットの有無", "When is there a shortcut?", 1)
+SHORTCUT = _exercise(1, "mobilenet_v2_has_shortcut", "スキップ結合の有無", "When is there a shortcut?", 1)
 BLOCK_MACS = _exercise(2, "mobilenet_v2_block_macs", "ブロックの積和演算数", "Multiply-adds of the block", 2)
-BLOCK = _exercise(3, "mobilenet_v2_inverted_residual", "反転残差ブロック", "Inverted residual block", 3)
+BLOCK = _exercise(3, "mobilenet_v2_inverted_residual", "逆残差ブロック", "Inverted residual block", 3)
 ROUND_TRIP = _exercise(4, "mobilenet_v2_relu_round_trip", "ReLU の往復（Fig. 1）", "ReLU round trip (Fig. 1)", 2)
 
 CHAPTER = Chapter(
