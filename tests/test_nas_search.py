@@ -399,6 +399,18 @@ def test_bad_arguments_are_refused_clearly(
         search(**call)  # type: ignore[arg-type]
 
 
+def test_input_size_comes_from_the_fitness_and_must_agree_with_it(trained_fitness: TrainingFitness) -> None:
+    with pytest.raises(CourseError, match="input_size=32, but the fitness trains on 28-pixel images"):
+        search(TINY_SPACE, 1, "random", trained_fitness, input_size=32, progress=False)
+    with pytest.raises(CourseError, match="input_size must be a positive number"):
+        search(TINY_SPACE, 1, "random", toy(), input_size=0, progress=False)
+    # a 4-pixel input survives two halvings: no genome drawn has more pooling units
+    result = search(TINY_SPACE, 40, "random", toy(), input_size=4, sampler="uniform", progress=False)
+    assert max(e.genome.num_pooling_units() for e in result.evaluations) == 2
+    at_28 = search(TINY_SPACE, 40, "random", toy(), input_size=28, sampler="uniform", progress=False)
+    assert max(e.genome.num_pooling_units() for e in at_28.evaluations) > 2
+
+
 def test_a_fitness_must_return_scores() -> None:
     with pytest.raises(CourseError, match="must return cnncourse.nas.Scores, got float"):
         search(TINY_SPACE, 2, "random", lambda genome: 0.5, progress=False)  # type: ignore[arg-type,return-value]

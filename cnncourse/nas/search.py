@@ -260,7 +260,7 @@ def search(
     population_size: int = 8,
     crossover_prob: float = CROSSOVER_PROB,
     mutation_prob: float = MUTATION_PROB,
-    input_size: int = 28,
+    input_size: int | None = None,
     max_repeats: int = DEFAULT_MAX_REPEATS,
     sampler: Literal["initial", "uniform"] = "initial",
     progress: bool = True,
@@ -280,7 +280,8 @@ def search(
         population_size: individuals per generation (evolution); the batch size of the generation
             numbers random search writes.
         crossover_prob, mutation_prob: AE-CNN's probabilities (evolution only).
-        input_size: image side; it limits the number of pooling units a valid genome may have.
+        input_size: image side; it limits the number of pooling units a valid genome may have. None
+            takes the fitness's (``fitness.input_size``, as :class:`TrainingFitness` has), else 28.
         max_repeats: stop early after this many genomes in a row that were already evaluated.
         sampler: how random search draws (random only): ``"initial"`` like evolution's first
             population (:func:`random_genome`), ``"uniform"`` uniformly over every valid genome
@@ -314,6 +315,17 @@ def search(
     if not callable(fitness):
         raise CourseError(
             f"fitness must be callable as fitness(genome) -> Scores, got {type(fitness).__name__}."
+        )
+    data_size = getattr(fitness, "input_size", None)
+    data_side = data_size[-1] if isinstance(data_size, tuple) else None
+    if input_size is None:
+        input_size = data_side if isinstance(data_side, int) else 28
+    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 1:
+        raise CourseError(f"input_size must be a positive number of pixels, got {input_size!r}.")
+    if isinstance(data_side, int) and data_side != input_size:
+        raise CourseError(
+            f"input_size={input_size}, but the fitness trains on {data_side}-pixel images; leave "
+            "input_size out (None) to take the fitness's."
         )
 
     settings = {
