@@ -27,8 +27,9 @@
 # multiply-adds is not the same as faster on a CPU) and chapter 01 (the residual block and ResNet's 1×1-3×3-1×1
 # bottleneck). Chapter 00 for counting parameters and multiply-adds.
 #
-# **Time.** A few minutes on a laptop CPU: two pairs of short training runs on a subset, the timing and memory
-# cells; no long training. With `CNNCOURSE_FAST=1` the whole notebook runs in under a minute.
+# **Time.** A few minutes on a laptop CPU (2–4 minutes on the course's loaded 2-core machine): four short
+# training runs on a subset (two variants, two seeds), the timing and memory cells; no long training. With
+# `CNNCOURSE_FAST=1` the whole notebook runs in under a minute.
 #
 # **Paper.** M. Sandler, A. Howard, M. Zhu, A. Zhmoginov, L.-C. Chen. *MobileNetV2: Inverted Residuals and
 # Linear Bottlenecks.* CVPR 2018, arXiv:1801.04381. Section, table and figure numbers below refer to it unless
@@ -324,9 +325,9 @@ print(f"\n1×1 convolutions: MobileNet v2 {one_by_one / total_v2:.1%} of its mul
 
 # %% [markdown]
 # Formula and measurement agree to the last multiply-add, and the total rounds to Table 4's 300M. The 1×1
-# convolutions still do almost all of the arithmetic: 89.1% of it, against 94.9% in MobileNet v1 — a little less
-# (the depthwise convolutions now run on the wide tensors), but no change in kind. What shrank is the *total*, because the tensors between the
-# blocks are narrow (16 to 320 channels against v1's 64 to 1,024).
+# convolutions still do almost all of the arithmetic: 89.1% of it, against 94.9% in MobileNet v1 — a little
+# less (the depthwise convolutions now run on the wide tensors), but no change in kind. What shrank is the
+# *total*, because the tensors between the blocks are narrow (16 to 320 channels against v1's 64 to 1,024).
 #
 # The same comparison for one block against a v1 layer with the **same ends**, 24 → 24 channels at 56×56:
 # v2's expansion makes its pointwise work t·(d′ + d″)/d″ = 12 times v1's.
@@ -496,9 +497,8 @@ print(f"without the ReLU, T⁺·T·x = x for every point (n = 2): "
 # is what is left: in two dimensions only a fifth of the spiral's points (19.9%) keep two positive outputs
 # (the rest are pressed onto a line or onto the origin, and cannot be told apart), in three about half
 # (50.3%), in five 83.5%; with n = 15 and 30 every point does (100.0%), so nothing is lost, although each
-# point lost half its coordinates. That is the paper's
-# condition for a ReLU to preserve information: the input must lie in a low-dimensional subspace of the space
-# the ReLU acts in (Section 3.2).
+# point lost half its coordinates. That is the paper's condition for a ReLU to preserve information: the
+# input must lie in a low-dimensional subspace of the space the ReLU acts in (Section 3.2).
 #
 # Translated to the block: the **expanded** tensor (t·d′ channels) is the wide space, so the ReLU6 after the
 # expansion and after the depthwise convolution can afford to zero half of it. The **narrow** tensor (d′
@@ -640,8 +640,8 @@ print(f"v2's first block's output (112×112×16): {2 * 112 * 112 * 16 / 1000:.0f
 # %% [markdown]
 # MobileNet v1's largest tensor is 112×112×64, the 1606K that Table 3 rounds to 1600K. In MobileNet v2 the
 # largest tensor between blocks is the stem's output, 112×112×32 (803K); Table 3's 400K is the next bottleneck,
-# 112×112×16 (401K) — the paper's note to the table says the first layer can use the same piecewise trick. Inside
-# v2's blocks the expanded tensors are larger than anything in v1 (112×112×96 in the second block), which is
+# 112×112×16 (401K) — the paper's note to the table says the first layer can use the same piecewise trick.
+# Inside v2's blocks the expanded tensors are larger than anything in v1 (112×112×96 in the second block), which is
 # exactly why the pieces matter.
 #
 # Now measured. On Linux the next cells read the C allocator's bytes in use (where PyTorch keeps CPU tensors)
