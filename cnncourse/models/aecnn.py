@@ -29,7 +29,6 @@ from cnncourse.models._registry import check_model_arguments
 
 AECNN_PAPER = "Sun, Xue, Zhang & Yen, IEEE TNNLS 2020, arXiv:1810.11875"
 
-#
 # Sun et al. (arXiv:1810.11875, Section III) encode a CNN as a variable-length list of units:
 #
 # * a ResNet block unit (RBU) is several ResNet blocks (RBs) in a row, encoded by how many blocks and

@@ -36,7 +36,6 @@ NASNET_PAPER = "Zoph et al., 2018, arXiv:1707.07012"
 #
 # The CIFAR-10 layout is N = 6, F = 32 per cell (768 = 6 · 4 · 32); :func:`nasnet_a_cifar_small`
 # keeps the cells and the layout with N = 2, F = 16.
-
 #
 # A cell has two inputs, h_i (the output of the previous cell) and h_{i-1} (the output of the cell
 # before that), and five blocks. Each block picks two hidden states, applies one operation to each and
