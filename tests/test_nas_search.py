@@ -522,3 +522,12 @@ def test_pareto_front_of_evaluations_by_latency() -> None:
     assert [e.index for e in pareto_front(evaluations, cost="parameters", value="fitness")] == [2]
     with pytest.raises(CourseError, match="finite number for 'latency'"):
         pareto_front(evaluations, cost="latency")
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+    import importlib
+
+    for name in ("cnncourse.nas", "cnncourse.nas.analysis", "cnncourse.nas.driver", "cnncourse.nas.log"):
+        failures, _ = doctest.testmod(importlib.import_module(name))
+        assert failures == 0, name

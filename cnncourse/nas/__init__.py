@@ -21,7 +21,7 @@ from __future__ import annotations
 from cnncourse.nas.analysis import COSTS, VALUES, best_per_generation, best_so_far, pareto_front
 from cnncourse.nas.fitness import Fitness, Scores, TrainingFitness, fixed_split
 from cnncourse.nas.log import LOG_VERSION, Evaluation, read_log
-from cnncourse.nas.search import (
+from cnncourse.nas.driver import (
     CROSSOVER_PROB,
     DEFAULT_MAX_REPEATS,
     MUTATION_PROB,

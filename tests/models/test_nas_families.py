@@ -247,3 +247,11 @@ def test_uniform_draws_in_the_cpu_space_are_mostly_as_long_as_allowed() -> None:
     assert 0.88 < lengths.count(8) / 300 < 0.97
     # while evolution's initial population is short: 2 RBUs, 1 DBU and 2 pooling units at most
     assert max(len(random_genome(random.Random(seed)).units) for seed in range(300)) <= 5
+
+
+@pytest.mark.parametrize("module", [aecnn, mnasnet, nasnet, nas])
+def test_docstring_examples_run(module: object) -> None:
+    import doctest
+
+    failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
+    assert failures == 0
