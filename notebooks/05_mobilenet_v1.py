@@ -27,7 +27,8 @@
 # network built from blocks). Residual connections play no part here: MobileNet v1 has none.
 #
 # **Time.** About 45 minutes to read and run. The longest cells are a short live training run and the timing
-# cells. With `CNNCOURSE_FAST=1` the notebook runs in under a minute with fewer repeats and fewer images.
+# cells; top to bottom the notebook took 1 to 2 minutes on the course's 2-core CPU with other work running.
+# With `CNNCOURSE_FAST=1` it runs in under a minute with fewer repeats and fewer images.
 #
 # **Paper.** A. G. Howard, M. Zhu, B. Chen, D. Kalenichenko, W. Wang, T. Weyand, M. Andreetto, H. Adam.
 # *MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications.* 2017, arXiv:1704.04861.
@@ -416,8 +417,8 @@ for resolution, (top1, paper_macs, paper_params) in paper_table7.items():
 # weights round to its 4.2M, 2.6M, 1.3M and 0.5M. Shrinking the resolution leaves the parameters exactly where
 # they were (4,231,976 at every size) and scales the multiply-adds by ρ² almost exactly (0.328 for ρ² = 0.327
 # at 128 pixels: the 1×1 classifier does not shrink, and sizes are rounded up at each stride). Thinning scales
-# both by a little more than α² (0.072 for α² = 0.0625 at α = 0.25), because the depthwise term is linear in α,
-# not quadratic. Accuracy falls smoothly with both knobs until α = 0.25, where it drops to 50.6% (Table 6).
+# both by more than α² (the multiply-adds by 0.072 for α² = 0.0625 at α = 0.25, the weights by 0.11), because the
+# stem, the depthwise terms and the classifier are linear in α, not quadratic. Accuracy falls smoothly with both knobs until α = 0.25, where it drops to 50.6% (Table 6).
 #
 # **Where α does not go.** Two wrong placements give networks that run: multiplying the image's channels
 # (3 → 0.75 at α = 0.25 is not even an integer) or the classifier's outputs (1000 classes → 250 classes is a
@@ -607,7 +608,7 @@ print("per 28×28 Fashion-MNIST image: " + ", ".join(f"{name} {profile.count_mac
                                                     for name, network in small.items()))
 
 # %% [markdown]
-# Our Conv MobileNet counts 4,867M multiply-adds against the paper's 4,866M and 29.3M parameters as the paper
+# Our Conv MobileNet counts 4,867M multiply-adds against the paper's 4,866M, and the paper's 29.3M parameters
 # (Table 4). On one 224×224 image the separable network was several times faster in the stored run,
 # but clearly less than the 8.6× fewer multiply-adds — as the per-width table predicts: the network's wide late
 # layers (512 and 1024 channels) keep most of the saving, its narrow early ones (32 to 128 channels) much less.

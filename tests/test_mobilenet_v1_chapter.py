@@ -129,7 +129,9 @@ def test_multiplier_ratios_the_prose_quotes(chapter: str) -> None:
     assert f"{mobilenet_v1_cost(1.0, 128).mult_adds / base:.3f}" == "0.328"
     assert f"{mobilenet_v1_cost(0.25).mult_adds / base:.3f}" == "0.072"
     assert f"{mobilenet_v1_cost(1.0, 160).mult_adds / 1e6:.1f}" == "290.7"
-    for quoted in ("0.328 for ρ² = 0.327", "0.072 for α² = 0.0625", "290.7M where the paper prints 290M"):
+    assert f"{mobilenet_v1_cost(0.25).params / mobilenet_v1_cost().params:.2f}" == "0.11"
+    for quoted in ("0.328 for ρ² = 0.327", "0.072 for α² = 0.0625", "the weights by 0.11",
+                   "290.7M where the paper prints 290M"):
         assert quoted in chapter, quoted
 
 
