@@ -138,8 +138,8 @@ checks.check_block_macs(block_macs, ((96, 160, 6, 14, 2), (160, 320, 6, 7, 1), (
 # outputs with the reference's weights.
 #
 # 表1のブロックを torchvision と同じ構成で実装せよ。`conv` という `nn.Sequential` に、（t ≠ 1 のときのみ）
-# 1×1 拡張畳み込み・BN・ReLU6、3×3 深さ方向畳み込み（groups = t·d′、ストライド、padding 1）・BN・ReLU6、
-# 1×1 射影畳み込みと BN を順に入れる。射影の後に活性化関数は置かない（線形ボトルネック）。畳み込みにバイアスは
+# 拡張層（1×1 畳み込み）・BN・ReLU6、3×3 深さ方向畳み込み（groups = t·d′、ストライド、padding 1）・BN・ReLU6、
+# 射影層（1×1 畳み込み）と BN を順に入れる。射影の後に活性化関数は置かない（線形ボトルネック）。畳み込みにバイアスは
 # ない。スキップ結合があるときは `x + self.conv(x)`、ないときは `self.conv(x)` を返す。
 
 # %% nbgrader={"grade": false, "grade_id": "mobilenet_v2_inverted_residual_answer", "locked": false, "schema_version": 3, "solution": true}
