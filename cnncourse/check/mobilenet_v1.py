@@ -45,7 +45,6 @@ from cnncourse.check.probes import (
     max_difference,
     randomize_module,
     seeded_input,
-    shape_text,
     trace_torch_calls,
     transfer_weights,
 )
@@ -88,26 +87,27 @@ def summary() -> None:
 
 #: The mistakes this chapter names, as the ✗ lines say them.
 PARAMS_AND_MACS_SWAPPED = (
-    "you returned (multiply-adds, parameters): the first number must be the parameters (weights stored once), "
-    "the second the multiply-adds (arithmetic spent on every image)."
+    "you returned (multiply-adds, parameters): the first number must be the parameters (weights stored "
+    "once), the second the multiply-adds (arithmetic spent on every image)."
 )
 PARAMS_TIMES_MAP = (
-    "your parameters grow with the map: parameters are the weights, stored once and shared by every position, "
-    "so they do not depend on D_F. Only the multiply-adds are spent at each of the D_F² output positions."
+    "your parameters grow with the map: parameters are the weights, stored once and shared by every "
+    "position, so they do not depend on D_F. Only the multiply-adds are spent at each of the D_F² output "
+    "positions."
 )
 MACS_WITHOUT_MAP = (
     "your multiply-adds equal the parameter count: every weight is used once at each of the D_F² output "
     "positions, so the multiply-adds are the weights times D_F² (MobileNet v1 Eq. 5)."
 )
 GROUPS_1_COUNT = (
-    "your depthwise part counts D_K²·M·M: that is a D_K×D_K convolution with groups=1, which mixes every channel "
-    "into every other. A depthwise convolution has one D_K×D_K filter per input channel: D_K²·M weights "
-    "(Section 3.1)."
+    "your depthwise part counts D_K²·M·M: that is a D_K×D_K convolution with groups=1, which mixes every "
+    "channel into every other. A depthwise convolution has one D_K×D_K filter per input channel: D_K²·M "
+    "weights (Section 3.1)."
 )
 POINTWISE_FIRST = (
     "your block runs the 1×1 convolution first and the 3×3 after it — the order of the 'extreme' Inception "
-    "module that Xception starts from (Chollet, 2017, Section 1.2). MobileNet v1's block filters each channel "
-    "first (3×3 depthwise) and mixes the channels second (1×1 pointwise), Fig. 3."
+    "module that Xception starts from (Chollet, 2017, Section 1.2). MobileNet v1's block filters each "
+    "channel first (3×3 depthwise) and mixes the channels second (1×1 pointwise), Fig. 3."
 )
 NO_NONLINEARITY_BETWEEN = (
     "there is no {missing} between the depthwise and the pointwise convolution: that is the separable "
@@ -115,8 +115,9 @@ NO_NONLINEARITY_BETWEEN = (
     "Section 4.7). MobileNet v1 puts BatchNorm and ReLU after both convolutions (Fig. 3)."
 )
 STRIDE_ON_POINTWISE = (
-    "the stride sits on the 1×1 pointwise convolution. MobileNet v1 downsamples in the depthwise 3×3 (Table 1, "
-    "'Conv dw / s2'); a strided 1×1 convolution simply skips three positions in four without looking at them."
+    "the stride sits on the 1×1 pointwise convolution. MobileNet v1 downsamples in the depthwise 3×3 "
+    "(Table 1, 'Conv dw / s2'); a strided 1×1 convolution simply skips three positions in four without "
+    "looking at them."
 )
 ALPHA_ON_IMAGE = (
     "you applied α to the image's channels too. The width multiplier thins the network's layers (M → αM, "
@@ -128,12 +129,12 @@ ALPHA_ON_CLASSES = (
     "goes from width(1024, α) features to all num_classes classes."
 )
 RHO_ON_CHANNELS = (
-    "you applied ρ to the channels. The resolution multiplier shrinks the input image and with it every feature "
-    "map (D_F → ρD_F, Section 3.4); it changes no channel count and no parameter."
+    "you applied ρ to the channels. The resolution multiplier shrinks the input image and with it every "
+    "feature map (D_F → ρD_F, Section 3.4); it changes no channel count and no parameter."
 )
 PARAMS_TIMES_RHO2 = (
-    "your parameters change with the resolution. ρ shrinks the feature maps, and the weights do not depend on "
-    "the map size: 1.0 MobileNet-128 has the same 4.2M weights as 1.0 MobileNet-224 (Table 7)."
+    "your parameters change with the resolution. ρ shrinks the feature maps, and the weights do not depend "
+    "on the map size: 1.0 MobileNet-128 has the same 4.2M weights as 1.0 MobileNet-224 (Table 7)."
 )
 NO_STRIDES = (
     "your maps never shrink: each stride-2 layer halves the map (ceil(size / 2) with 'same' padding), and "
@@ -150,7 +151,9 @@ def _pair(checker: Checker, name: str, value: object) -> tuple[Any, Any]:
     if value is None:
         checker.stop(name, "your function returned None: did you forget the 'return' statement?")
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        checker.stop(name, f"return a pair (parameters, multiply_adds), got {type(value).__name__} {value!r}.")
+        checker.stop(
+            name, f"return a pair (parameters, multiply_adds), got {type(value).__name__} {value!r}."
+        )
     numbers_only = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
     if not numbers_only:
         checker.stop(name, f"both numbers must be counts, got {value!r}.")
@@ -160,7 +163,8 @@ def _pair(checker: Checker, name: str, value: object) -> tuple[Any, Any]:
 def _as_counts(pair: tuple[Any, Any] | list[Any]) -> tuple[Any, Any]:
     """Whole numbers as ints; other numbers rounded to 3 decimals, so a formula with a mistake built in
     matches the student's value however the multiplications were ordered."""
-    return tuple(int(v) if float(v).is_integer() else round(float(v), 3) for v in pair)  # type: ignore[return-value]
+    counts = (int(v) if float(v).is_integer() else round(float(v), 3) for v in pair)
+    return tuple(counts)  # type: ignore[return-value]
 
 
 def _count_text(pair: tuple[Any, Any]) -> str:
@@ -228,7 +232,7 @@ def check_separable_cost(
         check_cases(
             checker, "separable_cost", separable_cost, cases, separable_truth,
             success=lambda case, truth: f"{truth[0]:,} parameters, {truth[1]:,} multiply-adds",
-            failure=lambda case, answer, truth: f"({_count_text(answer)}), expected ({truth[0]:,}, {truth[1]:,})",
+            failure=lambda case, answer, truth: f"({_count_text(answer)}), expected ({_count_text(truth)})",
             mistakes=_SEPARABLE_MISTAKES,
             fix="parameters D_K²·M + M·N (depthwise, then pointwise); multiply-adds (D_K²·M + M·N)·D_F².",
             read=_pair,
@@ -243,7 +247,11 @@ def check_separable_cost(
 
 
 def check_depthwise_conv(
-    depthwise_conv: Callable[[int, int], object], *, channels: int = 8, kernel_size: int = 3, part: str = "main"
+    depthwise_conv: Callable[[int, int], object],
+    *,
+    channels: int = 8,
+    kernel_size: int = 3,
+    part: str = "main",
 ) -> ExerciseResult:
     """Exercise 2: ``depthwise_conv(channels, kernel_size)``: changing one input channel changes only that
     output channel (groups = channels), C·k² weights, the map size kept."""
@@ -259,12 +267,17 @@ def check_depthwise_conv(
 _NORMS = {"batch_norm"}
 _RELUS = {"relu", "relu_"}
 _ACTIVATION_NAMES = {"hardtanh": "ReLU6 (hardtanh)", "hardtanh_": "ReLU6 (hardtanh)", "relu6": "ReLU6"}
-_OTHER_ACTIVATIONS = {"relu6", "hardtanh", "hardtanh_", "gelu", "silu", "sigmoid", "elu", "leaky_relu", "hardswish"}
+_OTHER_ACTIVATIONS = {
+    "relu6", "hardtanh", "hardtanh_", "gelu", "silu", "sigmoid", "elu", "leaky_relu", "hardswish"
+}
 
 
-def _convolutions_run(block: nn.Module, x: Tensor) -> list[tuple[nn.Conv2d, tuple[int, ...], tuple[int, ...]]]:
+_ConvRun = tuple[nn.Conv2d, tuple[int, ...], tuple[int, ...]]
+
+
+def _convolutions_run(block: nn.Module, x: Tensor) -> list[_ConvRun]:
     """Each ``nn.Conv2d`` the forward pass runs, in order, with its input and output shapes."""
-    seen: list[tuple[nn.Conv2d, tuple[int, ...], tuple[int, ...]]] = []
+    seen: list[_ConvRun] = []
 
     def record(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
         seen.append((module, tuple(inputs[0].shape), tuple(output.shape)))  # type: ignore[arg-type]
@@ -281,7 +294,8 @@ def _convolutions_run(block: nn.Module, x: Tensor) -> list[tuple[nn.Conv2d, tupl
 
 def _layer_text(conv: nn.Conv2d) -> str:
     k = conv.kernel_size
-    return f"{k[0]}×{k[1]} conv {conv.in_channels}→{conv.out_channels}, groups={conv.groups}, stride={conv.stride[0]}"
+    return (f"{k[0]}×{k[1]} conv {conv.in_channels}→{conv.out_channels}, groups={conv.groups}, "
+            f"stride={conv.stride[0]}")
 
 
 def _calls_between_convolutions(block: nn.Module, x: Tensor) -> list[list[str]]:
@@ -305,8 +319,8 @@ def _check_structure(checker: Checker, block: nn.Module, in_channels: int, out_c
         found = "; ".join(_layer_text(conv) for conv, _, _ in convs) or "none"
         checker.stop(
             "two convolutions: depthwise, then pointwise",
-            f"the forward pass ran {len(convs)} nn.Conv2d layer(s) ({found}); MobileNet v1's block is one 3×3 "
-            "depthwise and one 1×1 pointwise convolution (Fig. 3).",
+            f"the forward pass ran {len(convs)} nn.Conv2d layer(s) ({found}); MobileNet v1's block is one "
+            "3×3 depthwise and one 1×1 pointwise convolution (Fig. 3).",
         )
     (first, first_in, first_out), (second, _, second_out) = convs
     if first.kernel_size == (1, 1) and second.kernel_size == (3, 3):
@@ -326,14 +340,15 @@ def _check_structure(checker: Checker, block: nn.Module, in_channels: int, out_c
         "the 3×3 convolution is depthwise",
         first.groups == first.in_channels == first.out_channels == in_channels,
         success=f"{_layer_text(first)}: one 3×3 filter per channel",
-        failure=f"{_layer_text(first)}: a depthwise convolution keeps the channels ({in_channels} → {in_channels}) "
-        f"and has groups = {in_channels}; the 1×1 convolution changes the width.",
+        failure=f"{_layer_text(first)}: a depthwise convolution keeps the channels ({in_channels} → "
+        f"{in_channels}) and has groups = {in_channels}; the 1×1 convolution changes the width.",
     )
     checker.require(
         "the 1×1 convolution is pointwise",
         second.groups == 1 and (second.in_channels, second.out_channels) == (in_channels, out_channels),
         success=f"{_layer_text(second)}: mixes the channels",
-        failure=f"{_layer_text(second)}: expected a 1×1 convolution {in_channels} → {out_channels} with groups=1.",
+        failure=f"{_layer_text(second)}: expected a 1×1 convolution {in_channels} → {out_channels} with "
+        "groups=1.",
     )
     if stride != 1:
         if second_out[-1] < first_out[-1]:
@@ -357,7 +372,8 @@ def _check_structure(checker: Checker, block: nn.Module, in_channels: int, out_c
                 "ReLU after each BatchNorm (Fig. 3); ReLU6 is what MobileNet v2 uses.",
             )
             continue
-        missing = [label for label, kinds in (("BatchNorm", _NORMS), ("ReLU", _RELUS)) if not set(names) & kinds]
+        kinds = (("BatchNorm", _NORMS), ("ReLU", _RELUS))
+        missing = [label for label, wanted in kinds if not set(names) & wanted]
         if not missing:
             checker.passed(f"BatchNorm and ReLU {where}")
         elif where.startswith("between"):
@@ -365,8 +381,8 @@ def _check_structure(checker: Checker, block: nn.Module, in_channels: int, out_c
                            NO_NONLINEARITY_BETWEEN.format(missing=" or ".join(missing)))
         else:
             checker.failed(f"BatchNorm and ReLU {where}",
-                           f"no {' or '.join(missing)} after the pointwise convolution: the block ends with BN "
-                           "and ReLU (Fig. 3).")
+                           f"no {' or '.join(missing)} after the pointwise convolution: the block ends with "
+                           "BN and ReLU (Fig. 3).")
 
 
 def check_separable_block(
@@ -382,7 +398,8 @@ def check_separable_block(
 
     def body(checker: Checker) -> None:
         if not isinstance(block_class, type):
-            checker.stop("DepthwiseSeparable is a class", f"pass the class itself, got {type(block_class).__name__}.")
+            given = type(block_class).__name__
+            checker.stop("DepthwiseSeparable is a class", f"pass the class itself, got {given}.")
         description = f"DepthwiseSeparable({in_channels}, {out_channels}, stride={stride})"
         block = build(checker, description, lambda: block_class(in_channels, out_channels, stride)).eval()
         reference = ReferenceBlock(in_channels, out_channels, stride=stride).eval()
@@ -391,8 +408,8 @@ def check_separable_block(
         with torch.no_grad():
             output = run_forward(checker, description, block, x.clone())
         expected_shape = (2, out_channels, math.ceil(size / stride), math.ceil(size / stride))
-        if not check_output_shape(checker, description, output, expected_shape,
-                                  "the depthwise 3×3 (padding 1) carries the stride, the 1×1 sets the width."):
+        hint = "the depthwise 3×3 (padding 1) carries the stride, the 1×1 sets the width."
+        if not check_output_shape(checker, description, output, expected_shape, hint):
             return
         _check_structure(checker, block, in_channels, out_channels, stride, x)
         found, expected = count_parameters(block), count_parameters(reference)
@@ -415,7 +432,8 @@ def check_separable_block(
                 "same output as the reference with the same weights",
                 difference < 1e-5,
                 success="equal to cnncourse.layers.DepthwiseSeparableConv",
-                failure=f"outputs differ by up to {difference:.3g}: depthwise → BN → ReLU → pointwise → BN → ReLU.",
+                failure=f"outputs differ by up to {difference:.3g}: depthwise → BN → ReLU → pointwise → BN "
+                "→ ReLU.",
             )
         check_gradients(checker, description, block, x)
 
@@ -525,11 +543,12 @@ def check_multipliers(
             checker, "mobilenet_v1_cost", mobilenet_cost, cases, multiplier_truth,
             success=lambda case, truth: f"{truth[0]:,} weights, {truth[1]:,} multiply-adds "
             f"(≈ {truth[0] / 1e6:.1f}M, {truth[1] / 1e6:.0f}M)",
-            failure=lambda case, answer, truth: f"({_count_text(answer)}), expected ({truth[0]:,}, {truth[1]:,})",
+            failure=lambda case, answer, truth: f"({_count_text(answer)}), expected ({_count_text(truth)})",
             mistakes=_MULTIPLIER_MISTAKES,
             fix="stem: 3·3·3·width(32, α) weights on the map after its stride; each Table 1 block: "
-            "3·3·M + M·N weights with M, N = width(·, α), multiply-adds = weights × D_F² on the map after the "
-            "block's stride (ceil(size / stride)); classifier: width(1024, α)·num_classes, once per image.",
+            "3·3·M + M·N weights with M, N = width(·, α), multiply-adds = weights × D_F² on the map after "
+            "the block's stride (ceil(size / stride)); classifier: width(1024, α)·num_classes, once per "
+            "image.",
             earlier=MULTIPLIERS_BUILD_ON,
             read=_pair,
         )
