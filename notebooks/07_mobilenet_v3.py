@@ -543,8 +543,9 @@ for name, ours_builder, theirs_builder in [("mobilenet_v3_large", mobilenet_v3_l
 #
 # Parameters and multiply-adds at 224×224 and 1,000 classes, counted here (multiply-adds with torch's
 # `FlopCounterMode`: it reports FLOPs, two per multiply-add, and `profile.count_macs` halves them; it counts
-# convolutions and linear layers only, no bias, BatchNorm, activation, pooling or SE rescaling), next to Table 3; then the CPU latency of one
-# image, measured here with one thread, the networks taking turns in every round (median of the rounds):
+# convolutions and linear layers only, no bias, BatchNorm, activation, pooling or SE rescaling), next to Table 3;
+# then the CPU latency of one image, measured here with one thread, the networks taking turns in every round
+# (median of the rounds):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -643,8 +644,8 @@ print("\n".join(lines))
 # chapter): Large, with 28% fewer multiply-adds than V2, saved 13% of V2's time in the stored run, against
 # 20% on the phone; Small, with under a fifth of V2's multiply-adds, took 0.40 of its time, not the phone's
 # quarter. The ordering of the five networks is the phone's. Rerun the cell: on a shared machine the ratios move
-# by several hundredths (`tests/test_mobilenet_v3_chapter.py` re-measures the orderings with a margin: Small 1.0 and 0.75
-# both faster than Large, Large not slower than V2). v3 was searched and tuned for one phone's TFLite kernels; on
+# by several hundredths (`tests/test_mobilenet_v3_chapter.py` re-measures the orderings with a margin: Small 1.0
+# and 0.75 both faster than Large, Large not slower than V2). v3 was searched and tuned for one phone's TFLite kernels; on
 # a desktop CPU with PyTorch's kernels the small layers — 5×5 depthwise convolutions, SE modules that are each a
 # pool, two tiny layers and a rescale — probably keep a fixed cost that their multiply-adds do not show (this
 # chapter does not time them layer by layer; chapter 05 does it for depthwise convolutions). A network searched
@@ -764,8 +765,9 @@ print(f"one training step of 128 images: {per_step:.2f} s with {torch.get_num_th
 # torchvision (and the course) use momentum 0.01, PyTorch's name for the paper's "average decay of 0.99"
 # (Section 6.1.1), so the running mean and variance that eval mode uses average over roughly the last hundred
 # steps and start from mean 0, variance 1. After the live run's 64 steps those starting values still make up
-# 0.99⁶⁴ ≈ 53% of the running estimates, far from the real statistics of these activations. (Chapter 01b shows the same mechanism.) Re-estimating them — a pass over 2,048 training
-# images in train mode with a cumulative average, no weights changed — and measuring again:
+# 0.99⁶⁴ ≈ 53% of the running estimates, far from the real statistics of these activations. (Chapter 01b shows
+# the same mechanism.) Re-estimating them — a pass over 2,048 training images in train mode with a cumulative
+# average, no weights changed — and measuring again:
 
 # %%
 from cnncourse.train import evaluate
