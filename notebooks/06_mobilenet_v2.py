@@ -406,7 +406,7 @@ print(f"the depthwise part: {depthwise_time_share / depthwise_mac_share:.1f}× m
 # %% [markdown]
 # (The times themselves, in milliseconds, vary from run to run on a shared machine and are not printed; the
 # stored output shows the shares, and a rerun gives somewhat different ones.) The depthwise convolution does
-# 16% of the block's multiply-adds but takes a much larger share of its time (40% in the stored run, 2.6×
+# 16% of the block's multiply-adds but takes a much larger share of its time (39% in the stored run, 2.5×
 # its share of the multiply-adds): it reads and writes the wide 144-channel tensor and does only nine
 # multiply-adds per value, so it is limited by memory traffic, not by arithmetic — chapter 05's lesson, now
 # on the expanded tensor. The 1×1 convolutions are dense matrix products that a CPU runs close to its peak.
@@ -761,6 +761,16 @@ else:
 print(f"(weights, for scale: v1 {weights_mib['v1']:.1f} MiB, v2 {weights_mib['v2']:.1f} MiB)")
 
 # %% [markdown]
+# And the time of the same inference, plain against in pieces (one thread, median of interleaved repeats):
+
+# %%
+with torch.inference_mode(), one_thread():
+    inference_ms = median_ms({"plain": lambda: v2_imagenet(image),
+                              "pieces": lambda: v2_in_pieces(v2_imagenet, image)}, 3 if fast_mode() else 11)
+print(f"MobileNet v2, one 224×224 image: {inference_ms['plain']:.0f} ms plain, {inference_ms['pieces']:.0f} ms "
+      f"in pieces ({inference_ms['pieces'] / inference_ms['plain']:.2f}× the plain time)")
+
+# %% [markdown]
 # Read the stored output (one 224×224 image in float32 on this machine; the weights are not counted). As
 # PyTorch runs them, MobileNet v2 needs *more* activation memory than v1, 10.0 against 9.2 MiB: PyTorch
 # materialises every expanded tensor (1,204,224 values, 112×112×96, in the second block), and for a moment
@@ -768,8 +778,8 @@ print(f"(weights, for scale: v1 {weights_mib['v1']:.1f} MiB, v2 {weights_mib['v2
 # an implementation that never builds the wide tensor in full: computed in t pieces, the same network, with
 # the same outputs, peaks at 3.8 MiB — 38% of the plain run and 42% of v1's. What is left is set by the
 # narrow tensors and by the stem's 112×112×32 output, which this simple version still materialises. The
-# price is more, smaller convolutions run one after another; PyTorch's eager mode, one layer at a time, does
-# not do this by itself.
+# price is more, smaller convolutions run one after another: in the stored run the pieces took 2.04× the
+# plain inference's time. PyTorch's eager mode, one layer at a time, does not do this by itself.
 #
 # ## 7 · Our MobileNet v2 is torchvision's
 #
@@ -864,8 +874,8 @@ viz.plot_confusion_matrix(result["labels"], result["predictions"], test_set.clas
 # %% [markdown]
 # In the stored run the reference checkpoint is absent, so the plots show section 5's small linear network
 # (96,810 parameters, 2 epochs on 3,072 training images): 67.35% on the first 2,000 test images, a network
-# that has started to learn and no more. The step cost above was 3.23 s with one thread on the loaded 2-core
-# machine, about 25 minutes per epoch — about 4 hours for the 10-epoch reference, which is why it was not
+# that has started to learn and no more. The step cost above was 3.06 s with one thread on the loaded 2-core
+# machine, about 24 minutes per epoch — about 4 hours for the 10-epoch reference, which is why it was not
 # trained in this session (the course measured 6.3–6.6 minutes per epoch on two threads of a Xeon with
 # bfloat16). No accuracy of `mobilenet_v2_cifar` is quoted until it is trained.
 #

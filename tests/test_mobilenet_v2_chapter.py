@@ -250,6 +250,8 @@ def test_memory_prose_reads_the_stored_peaks(chapter: str, notebook: nbformat.No
                                                     "MobileNet v2, blocks in t pieces"))
     assert v2 > v1 > pieces  # "MobileNet v2 needs *more* activation memory than v1" and the pieces least
     assert f"{v2:.1f} against {v1:.1f} MiB" in chapter and f"peaks at {pieces:.1f} MiB" in chapter
+    timing = re.search(r"in pieces \(([\d.]+)× the plain time\)", stored_text(notebook, "inference_ms = "))
+    assert timing and float(timing.group(1)) > 1 and f"took {timing.group(1)}× the plain inference's time" in chapter
     shares = re.search(r"v2 in pieces: (\d+)% of v2 as PyTorch runs it, (\d+)% of v1", text)
     assert shares and f"{shares.group(1)}% of the plain run and {shares.group(2)}% of v1's" in chapter
     assert f"{v1:.1f} MiB (v1)" in chapter and f"{pieces:.1f} MiB (v2 in t pieces)" in chapter
