@@ -512,7 +512,13 @@ class MobileNetV3(nn.Module):
       channels in the expansion layer" (Section 5.3) without the rounding;
     * the two 1×1 "NBN" convolutions after pooling are ``nn.Linear`` layers (the same arithmetic on a
       1×1 map), with dropout (0.2) before the last one;
-    * BatchNorm uses TensorFlow's eps = 0.001 and momentum 0.01.
+    * BatchNorm uses TensorFlow's eps = 0.001 and momentum 0.01;
+    * MobileNetV3-Small: Table 2 marks SE on the 1×1 convolution to 576 channels after the last bneck;
+      torchvision and TensorFlow's released definition have none there, and neither does this code;
+    * the width multiplier thins every table width, expansions and the 1280/1024-wide hidden layer
+      included (torchvision's convention). TensorFlow's reference code, which the paper's Table 3
+      networks come from, takes each expansion as a factor of the block's rounded input width and keeps
+      the hidden layer at full width; at width 1.0 the two agree, at 0.75 they differ (chapter 07).
 
     ``num_features`` is the width entering the classifier (960 Large, 576 Small); the classifier's hidden
     layer has ``hidden_features`` (1280 / 1024) channels and :meth:`reset_classifier` keeps it.
