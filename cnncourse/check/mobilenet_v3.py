@@ -60,7 +60,13 @@ from cnncourse.check.probes import (
     shape_text,
     transfer_weights,
 )
-from cnncourse.check.steps import check_cases, check_gradients, check_output_shape, run_forward, zero_every_weight
+from cnncourse.check.steps import (
+    check_cases,
+    check_gradients,
+    check_output_shape,
+    run_forward,
+    zero_every_weight,
+)
 from cnncourse.formulas.mobilenet import mbconv_params
 from cnncourse.layers import make_divisible, se_params
 from cnncourse.layers.mbconv import MBConv
@@ -404,9 +410,17 @@ def _parameter_hint(found: int, case: tuple) -> str:
             "activation, [SE on the expanded channels], 1×1 projection + BN (no bias in the convolutions).")
 
 
-def _bneck_forward(ref: MBConv, x: Tensor, case: tuple, *, activation: Callable[[Tensor], Tensor] | None = None,
-                   gate: Callable[[Tensor], Tensor] = F.hardsigmoid, se_first: bool = False,
-                   after: Callable[[Tensor], Tensor] | None = None, shortcut: bool | None = None) -> Tensor:
+def _bneck_forward(
+    ref: MBConv,
+    x: Tensor,
+    case: tuple,
+    *,
+    activation: Callable[[Tensor], Tensor] | None = None,
+    gate: Callable[[Tensor], Tensor] = F.hardsigmoid,
+    se_first: bool = False,
+    after: Callable[[Tensor], Tensor] | None = None,
+    shortcut: bool | None = None,
+) -> Tensor:
     """The reference block's computation with one thing changed (the mistake candidates)."""
     in_channels, expanded, _, _, _, use_se, nl = case
     act = activation or _ACTIVATION_FUNCTIONS[nl]
@@ -472,7 +486,8 @@ def _bneck_messages(case: tuple) -> dict[str, str]:
         "the activation argument (\"RE\" → nn.ReLU, \"HS\" → nn.Hardswish).",
         "relu6": f"the block uses ReLU6, MobileNet v2's activation; this row says {nl} ({name}).",
         "hardsigmoid_activation": f"the block's activation is the hard-sigmoid ReLU6(x + 3)/6: h-sigmoid is "
-        f"where {name} belongs. h-sigmoid is only SE's gate; the block uses {name} (nn.{'ReLU' if nl == 'RE' else 'Hardswish'}).",
+        f"where {name} belongs. h-sigmoid is only SE's gate; the block uses {name} "
+        f"(nn.{'ReLU' if nl == 'RE' else 'Hardswish'}).",
         "se_first": "your SE module acts before the depthwise convolution; MobileNet v3 puts it after the "
         "depthwise convolution, before the projection (Fig. 4).",
         "activation_after": f"there is an activation ({name}) after the projection: the projection is linear, "
@@ -553,17 +568,21 @@ def check_bneck(
             width_ok = checker.expect(
                 f"parameters of {description}",
                 found == expected,
-                success=f"{expected:,}" + (f", SE {expanded} → {reference_squeeze_width(in_channels, expanded)} → "
-                                           f"{expanded}" if case[5] else ", no SE"),
+                success=f"{expected:,}" + (
+                    f", SE {expanded} → {reference_squeeze_width(in_channels, expanded)} → {expanded}"
+                    if case[5] else ", no SE"
+                ),
                 failure=f"{found:,}, expected {expected:,}: "
                 + (earlier_answer_cause(block_class, BNECK_BUILDS_ON) or _parameter_hint(found, case)),
             )
             x = seeded_input((2, in_channels, size, size), seed=80 + index)
             block.eval()
             with torch.no_grad():
-                output = checker.run(f"{description} on an input of shape {shape_text(x.shape)}", block, x.clone(),
-                                     answer=block_class, earlier=BNECK_BUILDS_ON,
-                                     hint="Add the shortcut only when stride is 1 and in_channels == out_channels.")
+                output = checker.run(
+                    f"{description} on an input of shape {shape_text(x.shape)}", block, x.clone(),
+                    answer=block_class, earlier=BNECK_BUILDS_ON,
+                    hint="Add the shortcut only when stride is 1 and in_channels == out_channels.",
+                )
             if not isinstance(output, Tensor):
                 checker.stop(f"{description} returns a tensor", f"forward returned {type(output).__name__}.")
             out_size = (size - 1) // stride + 1
@@ -653,7 +672,9 @@ NETADAPT_MISTAKES: dict[str, Callable[[Proposals, float], str]] = {
     "you also considered proposals that cut the latency by less than δ: every proposal must reduce the latency "
     "by at least δ (step 2(a) of the algorithm).": lambda ps, d: _best(list(ps), lambda p: p[1] / abs(p[2])),
     "you kept the least accuracy loss among all proposals, even those that cut less than δ: the rule is the "
-    "largest ΔAcc / |ΔLatency| among the proposals that cut at least δ.": lambda ps, d: _best(list(ps), lambda p: p[1]),
+    "largest ΔAcc / |ΔLatency| among the proposals that cut at least δ.": (
+        lambda ps, d: _best(list(ps), lambda p: p[1])
+    ),
 }
 
 
