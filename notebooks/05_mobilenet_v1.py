@@ -621,14 +621,14 @@ for width, times in layouts.items():
 # %% [markdown]
 # It does not. In the stored run a plain copy moved 36.6 GB/s with one thread, and the depthwise layer only 0.8 to
 # 2.6 GB/s of its minimum traffic — 14 to 46 times less. Its maps (at most 512×28×28 values, 1.6 MB) stay in the
-# processor's caches (32 MiB of L3 on this machine), so what limits it here is not the memory bus but the kernel
-# itself: only 9 multiply-adds for each value it loads, and no reuse across channels for the vector units to work
-# on. Its speed depends on how the data is laid out, too: channels-last ran it 25% faster at 64 channels and 19%
+# processor's caches (32 MiB of L3 on this machine), so what limits it here is not the memory bus; most likely it
+# is the kernel itself, with only 9 multiply-adds for each value it loads and no reuse across channels for the
+# vector units to work on. Its speed depends on how the data is laid out, too: channels-last ran it 25% faster at 64 channels and 19%
 # faster at 512 (0.271 → 0.202 ms and 1.454 → 1.184 ms). The standard layer moves even fewer bytes per second
 # (0.3 to 0.8 GB/s), and so does the pointwise one from 256 channels on, for the opposite reason: they are busy
-# with arithmetic, at tens of GMAC/s. So low arithmetic
-# intensity is why a depthwise kernel cannot be fast however it is written, and on this CPU it does not even
-# reach the bound that intensity implies; either way its multiply-adds are cheap on paper and slow in practice.
+# with arithmetic, at tens of GMAC/s. So low arithmetic intensity is why a depthwise kernel cannot keep the
+# arithmetic units busy however it is written, and on this CPU it does not even reach the bound that intensity
+# implies; either way its multiply-adds are cheap on paper and slow in practice.
 #
 # The paper saw the cost side of this coming — it put 95% of the arithmetic into 1×1 GEMMs and
 # notes that a small multiply-add count is not enough, the operations must also be efficiently implementable
