@@ -64,15 +64,18 @@ def test_separable_cost_reads_only_a_pair_of_counts() -> None:
 def test_separable_truth_is_the_paper_table3_layer() -> None:
     # Table 3: 52.3M multiply-adds and 0.27M parameters for D_K = 3, M = N = 512, D_F = 14
     assert checks.separable_truth(512, 512, 3, 14) == (266_752, 52_283_392)
-    layer = nn.Sequential(nn.Conv2d(512, 512, 3, padding=1, groups=512, bias=False), nn.Conv2d(512, 512, 1, bias=False))
-    assert (profile.count_parameters(layer), profile.count_macs(layer, (512, 14, 14))) == (266_752, 52_283_392)
+    layer = nn.Sequential(nn.Conv2d(512, 512, 3, padding=1, groups=512, bias=False),
+                          nn.Conv2d(512, 512, 1, bias=False))
+    counts = (profile.count_parameters(layer), profile.count_macs(layer, (512, 14, 14)))
+    assert counts == (266_752, 52_283_392)
 
 
 # --------------------------------------------------------------------------- exercise 2
 
 
 def test_depthwise_conv_passes_and_groups_1_is_named() -> None:
-    assert_passed(checks.check_depthwise_conv(lambda c, k: nn.Conv2d(c, c, k, padding=k // 2, groups=c, bias=False)))
+    depthwise = checks.check_depthwise_conv(lambda c, k: nn.Conv2d(c, c, k, padding=k // 2, groups=c, bias=False))
+    assert_passed(depthwise)
     standard = checks.check_depthwise_conv(lambda c, k: nn.Conv2d(c, c, k, padding=k // 2, bias=False))
     assert standard.status is Status.FAILED and DEPTHWISE_WITH_GROUPS_1 in failures(standard)
     no_padding = checks.check_depthwise_conv(lambda c, k: nn.Conv2d(c, c, k, groups=c))
@@ -166,8 +169,9 @@ def width(channels: float, alpha: float) -> int:
     return make_divisible(channels * alpha, 8)
 
 
-def cost(alpha: float, resolution: int, num_classes: int = 1000, *, image: float = 3, classes: float | None = None,
-         rho_on_channels: bool = False, params_times_rho2: bool = False, strides: bool = True) -> tuple:
+def cost(alpha: float, resolution: int, num_classes: int = 1000, *, image: float = 3,
+         classes: float | None = None, rho_on_channels: bool = False, params_times_rho2: bool = False,
+         strides: bool = True) -> tuple:
     """Table 1 counted the way a student would, with switches for the mistakes."""
     rho = resolution / 224
     scale = alpha * (rho if rho_on_channels else 1)
@@ -187,7 +191,8 @@ def cost(alpha: float, resolution: int, num_classes: int = 1000, *, image: float
 def test_multipliers_pass_and_reproduce_tables_6_and_7() -> None:
     assert_passed(checks.check_multipliers(cost))
     # the reference counts Table 6 / Table 7's rounded figures, and equals the measured model
-    assert [round(checks.multiplier_truth(a, 224, 1000)[1] / 1e6) for a in (1.0, 0.75, 0.5, 0.25)] == [569, 325, 149, 41]
+    table6 = [round(checks.multiplier_truth(a, 224, 1000)[1] / 1e6) for a in (1.0, 0.75, 0.5, 0.25)]
+    assert table6 == [569, 325, 149, 41]
     assert [round(checks.multiplier_truth(1.0, r, 1000)[1] / 1e6) for r in (224, 192, 128)] == [569, 418, 186]
     with torch.device("meta"):
         network = create_model("mobilenet_v1", width_mult=0.5)
@@ -203,7 +208,8 @@ def test_multipliers_pass_and_reproduce_tables_6_and_7() -> None:
     (lambda a, r, c=1000: cost(a, r, c, rho_on_channels=True), "you applied ρ to the channels"),
     (lambda a, r, c=1000: cost(a, r, c, params_times_rho2=True), "your parameters change with the resolution"),
     (lambda a, r, c=1000: cost(a, r, c, strides=False), "your maps never shrink"),
-    (lambda a, r, c=1000: tuple(v * a * a * (r / 224) ** 2 for v in cost(1.0, 224, c)), "That rule is an approximation"),
+    (lambda a, r, c=1000: tuple(v * a * a * (r / 224) ** 2 for v in cost(1.0, 224, c)),
+     "That rule is an approximation"),
 ])
 def test_multipliers_name_each_mistake(wrong, message: str) -> None:
     result = checks.check_multipliers(wrong)
