@@ -27,9 +27,10 @@
 # multiply-adds is not the same as faster on a CPU) and chapter 01 (the residual block and ResNet's 1×1-3×3-1×1
 # bottleneck). Chapter 00 for counting parameters and multiply-adds.
 #
-# **Time.** A few minutes on a laptop CPU (2–4 minutes on the course's loaded 2-core machine): four short
-# training runs on a subset (two variants, two seeds), the timing and memory cells; no long training. With
-# `CNNCOURSE_FAST=1` the whole notebook runs in under a minute.
+# **Time.** About 45 minutes to read and run. The cells take a few minutes on a laptop CPU (2–4 minutes on the
+# course's loaded 2-core machine): four short training runs on a subset (two variants, two seeds), the timing
+# and memory cells; no long training. With `CNNCOURSE_FAST=1` the whole notebook runs in under a minute. It was
+# not timed on a GPU; the timing and memory cells measure the CPU on purpose.
 #
 # **Paper.** M. Sandler, A. Howard, M. Zhu, A. Zhmoginov, L.-C. Chen. *MobileNetV2: Inverted Residuals and
 # Linear Bottlenecks.* CVPR 2018, arXiv:1801.04381. Section, table and figure numbers below refer to it unless
@@ -89,8 +90,9 @@ print("fast mode:", fast_mode())
 # | ImageNet, MobileNetV2 (width 1.0, 224×224) | 72.0% top-1, 3.4M parameters, 300M multiply-adds | Table 4 |
 # | ImageNet, MobileNetV1 | 70.6% top-1, 4.2M parameters, 575M multiply-adds (569M in the v1 paper's Table 8) | Table 4 |
 # | largest tensor to keep at inference (16-bit), MobileNetV2 against V1 | 400K against 1600K | Table 3 |
-# | our `mobilenet_v2` (torchvision's) | 3,504,872 parameters | measured below, section 7 |
-# | Fashion-MNIST, "MobileNet" | 95.0% test accuracy | dataset README's benchmark table |
+# | our `mobilenet_v2` (torchvision's) | 3,504,872 parameters (3.50M; the paper states 3.4M) | measured below, section 7 |
+# | phone latency, MobileNetV2 against V1 (Pixel 1, one large core, TF-Lite) | 75 ms against 113 ms: 0.66× the time for 0.52× the multiply-adds | Table 4 |
+# | Fashion-MNIST, a "MobileNet" submission (version not stated) | 95.0% test accuracy | dataset README's benchmark table |
 #
 # ## 2 · The idea: narrow → wide → narrow, shortcut between the narrow ends
 #
@@ -155,10 +157,14 @@ def draw_blocks() -> Figure:
             axes.bar(position, width, width=0.5, color=viz.COLORS[0 if width == min(widths) else 1],
                      hatch="//" if position == linear_at else None, edgecolor="#333333")
             axes.text(position, width + 6, f"{width}", ha="center", fontsize=9)
-        top = max(widths) + 60
-        axes.annotate("", xy=(3, min(widths[0], widths[3]) + 18), xytext=(0, widths[0] + 18),
-                      arrowprops=dict(arrowstyle="->", color="#333333", connectionstyle="arc3,rad=-0.35"))
-        axes.set(xticks=range(4), ylim=(0, top), ylabel="channels", title=title)
+        top = max(widths) + 40
+        # the shortcut, drawn below the bars so that it visibly joins the two end bars and nothing else
+        axes.annotate("", xy=(3, -0.06 * top), xytext=(0, -0.06 * top), annotation_clip=False,
+                      arrowprops=dict(arrowstyle="->", color="#333333", connectionstyle="arc3,rad=0.25"))
+        axes.text(1.5, -0.3 * top, "shortcut (+)", ha="center", fontsize=9)
+        axes.set(xticks=range(4), ylim=(-0.36 * top, top), ylabel="channels", title=title)
+        axes.set_yticks([tick for tick in axes.get_yticks() if 0 <= tick <= top])
+        axes.xaxis.set_ticks_position("top")
         axes.set_xticklabels(labels, fontsize=9)
     return figure
 
@@ -166,10 +172,11 @@ def draw_blocks() -> Figure:
 draw_blocks()
 
 # %% [markdown]
-# Why invert it? Section 3.3 gives two reasons. The shortcut should join the tensors that carry the
-# information, and by the paper's argument those are the bottlenecks (the expansion is "merely an
-# implementation detail that accompanies a non-linear transformation of the tensor"); and joining the narrow
-# ends is more memory-efficient (section 6 below measures this). The paper also tried it the other way: in its
+# Why invert it? Section 3.3 gives its reasons. The shortcut should join the tensors that carry the
+# information, and by the paper's argument those are the bottlenecks (an expansion layer "acts merely as an
+# implementation detail that accompanies a non-linear transformation of the tensor"); joining the narrow
+# ends is more memory-efficient (section 6 below measures this); and the paper adds that it "works slightly
+# better in our experiments". The paper also tried it the other way: in its
 # ablation, shortcuts between the bottlenecks trained better than shortcuts between the expanded layers
 # (Section 6.4, Fig. 6b). The depthwise convolution, the only part that looks at neighbouring pixels, is cheap
 # enough (chapter 05) to run on the expanded width.
@@ -225,7 +232,8 @@ print(f"17 blocks, {shortcuts} with a shortcut; head: pool + fc on {model.num_fe
 # %% [markdown]
 # Of the 17 blocks, 10 have a shortcut: in each stage every block after the first (the first changes the
 # width, the stride, or both). In the stage "6, 96, 3, 1" the first block has stride 1 but still no shortcut,
-# because it goes from 64 to 96 channels.
+# because it goes from 64 to 96 channels. (The paper's text, Section 4, says "19 residual bottleneck layers";
+# Table 2's n column adds up to 17, and torchvision builds 17.)
 #
 # ## 4 · Count it: where the multiply-adds are
 #
@@ -325,9 +333,10 @@ print(f"\n1×1 convolutions: MobileNet v2 {one_by_one / total_v2:.1%} of its mul
 
 # %% [markdown]
 # Formula and measurement agree to the last multiply-add, and the total rounds to Table 4's 300M. The 1×1
-# convolutions still do almost all of the arithmetic: 89.1% of it, against 94.9% in MobileNet v1 — a little
-# less (the depthwise convolutions now run on the wide tensors), but no change in kind. What shrank is the
-# *total*, because the tensors between the blocks are narrow (16 to 320 channels against v1's 64 to 1,024).
+# convolutions still do almost all of the arithmetic: 89.1% of it, against 94.9% in MobileNet v1 (the v1
+# paper's Table 2: 94.86%) — a little less (the depthwise convolutions now run on the wide tensors), but no
+# change in kind. What shrank is the *total*, because the tensors between the blocks are narrow (16 to 320
+# channels between v2's blocks against 64 to 1,024 after v1's separable layers).
 #
 # The same comparison for one block against a v1 layer with the **same ends**, 24 → 24 channels at 56×56:
 # v2's expansion makes its pointwise work t·(d′ + d″)/d″ = 12 times v1's.
@@ -406,10 +415,12 @@ print(f"the depthwise part: {depthwise_time_share / depthwise_mac_share:.1f}× m
 # %% [markdown]
 # (The times themselves, in milliseconds, vary from run to run on a shared machine and are not printed; the
 # stored output shows the shares, and a rerun gives somewhat different ones.) The depthwise convolution does
-# 16% of the block's multiply-adds but takes a much larger share of its time (39% in the stored run, 2.5×
+# 16% of the block's multiply-adds but takes a much larger share of its time (37% in the stored run, 2.4×
 # its share of the multiply-adds): it reads and writes the wide 144-channel tensor and does only nine
 # multiply-adds per value, so it is limited by memory traffic, not by arithmetic — chapter 05's lesson, now
-# on the expanded tensor. The 1×1 convolutions are dense matrix products that a CPU runs close to its peak.
+# on the expanded tensor. The 1×1 convolutions are dense matrix products, which a CPU runs far more
+# efficiently per multiply-add (42% of the multiply-adds each, 31% and 32% of the time in the stored
+# run).
 #
 # ## 5 · The linear bottleneck, shown
 #
@@ -418,7 +429,7 @@ print(f"the depthwise part: {depthwise_time_share / depthwise_mac_share:.1f}× m
 # Section 3.2 argues that a ReLU keeps all the information of its input only when the input lies in a
 # low-dimensional subspace of a much wider space: in a narrow space it zeroes whole directions. Fig. 1
 # shows it with a 2-D spiral: embed it into n dimensions with a random n×2 matrix T, apply ReLU, and project
-# back to 2-D with T's pseudo-inverse T⁺. For n = 2 and 3 parts of the spiral collapse onto each other; for
+# back to 2-D with T's pseudo-inverse T⁺ (the paper writes T⁻¹). For n = 2 and 3 parts of the spiral collapse onto each other; for
 # n = 15 or 30 the spiral comes back (distorted, but whole). Here it is, live (T drawn from a normal
 # distribution, seed 0):
 
@@ -495,7 +506,9 @@ print(f"without the ReLU, T⁺·T·x = x for every point (n = 2): "
 # %% [markdown]
 # In every dimension the ReLU zeroes about half of the values — that does not change with n. What changes
 # is what is left: in two dimensions only a fifth of the spiral's points (19.9%) keep two positive outputs
-# (the rest are pressed onto a line or onto the origin, and cannot be told apart), in three about half
+# (for the rest ReLU(Tx) no longer determines x: a whole segment of the plane gives the same output, and the
+# points with no positive output all land on the origin — "certain points of the manifold collapse into each
+# other", Fig. 1), in three about half
 # (50.3%), in five 83.5%; with n = 15 and 30 every point does (100.0%), so nothing is lost, although each
 # point lost half its coordinates. That is the paper's condition for a ReLU to preserve information: the
 # input must lie in a low-dimensional subspace of the space the ReLU acts in (Section 3.2).
@@ -507,8 +520,9 @@ print(f"without the ReLU, T⁺·T·x = x for every point (n = 2): "
 #
 # ### The same question in a trained network
 #
-# Section 6.4 (Fig. 6a) trains MobileNet v2 on ImageNet with and without a ReLU6 after the projection and
-# reports that the linear bottleneck is more accurate. The course's model builder has an option for the
+# Section 6.4 (Fig. 6a) compares MobileNet v2 trained with and without a ReLU6 in the bottleneck and reports
+# that the linear bottleneck is more accurate; Section 3.2 puts the loss from a non-linear bottleneck at
+# "several percent" (and notes, in a footnote, that shortcuts make the information loss less strong). The course's model builder has an option for the
 # ablation (`projection_activation`, default `None`, the paper's block). One short run per variant is far
 # from an ImageNet experiment, so the cell trains each variant with **two seeds**, with the same recipe
 # (`fit`'s defaults: SGD, one-cycle, crop and flip), on the same subset, and measures on the same test images.
@@ -583,12 +597,16 @@ print(f"mean: linear {mean[False]:.2%}, ReLU6 {mean[True]:.2%}, difference {100 
 #
 # * **What it shows.** Measured without doubt, and the same in every run: with the ReLU6 after the
 #   projection, 55–56% of the values of the blocks' narrow outputs on test images are exactly zero; the
-#   linear bottleneck zeroes none. That is the loss of section 5's spiral, inside a network: half of every
-#   narrow tensor, which has only 8 to 32 channels here, is thrown away before the next block reads it.
+#   linear bottleneck zeroes none. That is the situation of section 5's spiral at small n: the ReLU6 now
+#   acts on the narrow tensor (8 to 32 channels here) and zeroes more than half of its values. The zero share
+#   alone does not measure lost information (at n = 15 the spiral also lost half its coordinates and nothing
+#   else); and in the 4 of the 8 blocks that have a shortcut the next block reads x + ReLU6(…), which the
+#   paper notes softens the loss (Section 3.2, footnote 3).
 # * **What it cannot show.** Which variant ends more accurate. Two seeds of 96 steps on 3,072 images
 #   measure how a network starts to learn, not where a full training ends; one collapsed run is consistent
-#   with the paper's finding but not evidence for it. The paper's evidence is Fig. 6a: full ImageNet
-#   trainings, in which the linear bottleneck is more accurate (Section 6.4). To test it here, train both
+#   with the paper's finding but not evidence for it. The paper's evidence is its own training runs in
+#   Fig. 6a (top-1 accuracy over training steps; the text does not name the data set), in which the linear
+#   bottleneck is more accurate (Section 6.4). To test it here, train both
 #   variants for several epochs and seeds on all 60,000 images (`projection_activation=nn.ReLU6` in
 #   `mobilenet_v2_cifar`) — hours on this CPU.
 #
@@ -597,10 +615,13 @@ print(f"mean: linear {mean[False]:.2%}, ReLU6 {mean[True]:.2%}, difference {100 
 # Section 5.1 ("Memory efficient inference") counts the memory an inference needs as the largest total size of
 # the tensors that must exist at the same time. In a chain of ordinary layers that is set by the widest
 # tensors. The inverted residual changes the count: only its input and output (the bottlenecks) must exist
-# between blocks, and the wide inner tensor never has to exist in full. Because the expansion, the
-# ReLU6s, the depthwise convolution and BN all act on each inner channel separately and the projection is a
-# sum over inner channels, the block can be computed in t pieces of d′ inner channels each, accumulating the
-# projection, and only one piece is alive at a time. Table 3 lists the largest tensor each network must keep,
+# between blocks, and the wide inner tensor never has to exist in full. Because each inner channel is
+# computed independently of the others (the expansion's output channel i uses only row i of its weights; BN,
+# the ReLU6s and the depthwise convolution are per channel) and the projection is a sum over inner channels,
+# the block can be computed in pieces of the inner channels, accumulating the projection, and only one piece
+# is alive at a time. (The paper calls the number of pieces t as well, but it is free: n pieces keep a single
+# inner channel alive; since many small matrix products run slower, the paper found 2 to 5 pieces the best
+# trade-off, Section 5.1. This notebook uses as many pieces as the expansion factor, d′ inner channels each.) Table 3 lists the largest tensor each network must keep,
 # in 16-bit floats: **1600K for MobileNetV1 and 400K for MobileNetV2**.
 #
 # First the count from our networks' shapes: the largest tensor that has to exist *between* two layers or
@@ -633,14 +654,14 @@ def boundary_and_inner_sizes(network: nn.Module) -> tuple[int, int]:
 v1_imagenet = create_model("mobilenet_v1").eval()
 sizes = {"MobileNet v1": boundary_and_inner_sizes(v1_imagenet), "MobileNet v2": boundary_and_inner_sizes(v2_imagenet)}
 for label, (between, inside) in sizes.items():
-    print(f"{label}: largest tensor between layers/blocks {between:>9,} values = {2 * between / 1000:>6.0f}K in 16 bits; "
-          f"inside a layer/block {inside:>9,} = {2 * inside / 1000:>6.0f}K")
-print(f"v2's first block's output (112×112×16): {2 * 112 * 112 * 16 / 1000:.0f}K")
+    print(f"{label}: largest tensor between layers/blocks {between:>9,} values = {2 * between / 1000:>6.0f} KB in 16 bits; "
+          f"inside a layer/block {inside:>9,} = {2 * inside / 1000:>6.0f} KB")
+print(f"v2's first block's output (112×112×16): {2 * 112 * 112 * 16 / 1000:.0f} KB")
 
 # %% [markdown]
-# MobileNet v1's largest tensor is 112×112×64, the 1606K that Table 3 rounds to 1600K. In MobileNet v2 the
-# largest tensor between blocks is the stem's output, 112×112×32 (803K); Table 3's 400K is the next bottleneck,
-# 112×112×16 (401K) — the paper's note to the table says the first layer can use the same piecewise trick.
+# MobileNet v1's largest tensor is 112×112×64, the 1606 KB that Table 3 rounds to 1600K. In MobileNet v2 the
+# largest tensor between blocks is the stem's output, 112×112×32 (803 KB); Table 3's 400K is the next
+# bottleneck, 112×112×16 (401 KB) — the paper's note to the table says the first layer can use the same piecewise trick.
 # Inside v2's blocks the expanded tensors are larger than anything in v1 (112×112×96 in the second block), which is
 # exactly why the pieces matter.
 #
@@ -778,8 +799,9 @@ print(f"MobileNet v2, one 224×224 image: {inference_ms['plain']:.0f} ms plain, 
 # an implementation that never builds the wide tensor in full: computed in t pieces, the same network, with
 # the same outputs, peaks at 3.8 MiB — 38% of the plain run and 42% of v1's. What is left is set by the
 # narrow tensors and by the stem's 112×112×32 output, which this simple version still materialises. The
-# price is more, smaller convolutions run one after another: in the stored run the pieces took 2.04× the
-# plain inference's time. PyTorch's eager mode, one layer at a time, does not do this by itself.
+# price is more, smaller convolutions run one after another: in the stored run the pieces took 2.21× the
+# plain inference's time — the paper reports the same: the multiply-adds do not change with the number of
+# pieces, the runtime does (cache misses, Section 5.1). PyTorch's eager mode, one layer at a time, does not do this by itself.
 #
 # ## 7 · Our MobileNet v2 is torchvision's
 #
@@ -795,7 +817,8 @@ torch.manual_seed(0)
 ours = create_model("mobilenet_v2").eval()
 theirs = torchvision.models.mobilenet_v2(weights=None).eval()  # randomly initialised: no download
 print(f"parameters: ours {profile.count_parameters(ours):,}, torchvision {profile.count_parameters(theirs):,} "
-      f"(3,504,872 in torchvision's documentation; Table 4 rounds to 3.4M)")
+      f"(3,504,872 in torchvision's documentation; the paper states 3.4M (Table 4, Section 4), which this "
+      f"count does not reproduce: 3.50M, of which 1,281,000 in the classifier)")
 ours.load_state_dict(theirs.state_dict(), strict=True)  # raises if a single name or shape differed
 image_batch = torch.randn(2, 3, 96, 96)  # a small image keeps this quick; the weights do not depend on the size
 with torch.no_grad():
@@ -804,6 +827,9 @@ print(f"multiply-adds at 224×224: {profile.count_macs(ours, (3, 224, 224)):,} (
 del ours, theirs
 
 # %% [markdown]
+# torchvision's documentation lists this model as "GFLOPS 0.30": that figure is the multiply-add count; counted
+# as FLOPs (a multiply and an add each) it would be about 0.60G.
+#
 # ## 8 · See it work
 #
 # ### What training costs here
@@ -874,8 +900,8 @@ viz.plot_confusion_matrix(result["labels"], result["predictions"], test_set.clas
 # %% [markdown]
 # In the stored run the reference checkpoint is absent, so the plots show section 5's small linear network
 # (96,810 parameters, 2 epochs on 3,072 training images): 67.35% on the first 2,000 test images, a network
-# that has started to learn and no more. The step cost above was 3.06 s with one thread on the loaded 2-core
-# machine, about 24 minutes per epoch — about 4 hours for the 10-epoch reference, which is why it was not
+# that has started to learn and no more. The step cost above was 4.46 s with one thread on the loaded 2-core
+# machine, about 35 minutes per epoch — about 6 hours for the 10-epoch reference, which is why it was not
 # trained in this session (the course measured 6.3–6.6 minutes per epoch on two threads of a Xeon with
 # bfloat16). No accuracy of `mobilenet_v2_cifar` is quoted until it is trained.
 #
@@ -978,7 +1004,9 @@ display(Markdown("| 日本語 | English | 覚えること | remember |\n| --- | 
 # multiply-adds (Table 4: 3.4M, 300M, 72.0% top-1); 89.1% of the multiply-adds in 1×1 convolutions (v1:
 # 94.9%); with the same 24-channel ends a v2 block does 12× a v1 layer's pointwise work. Fig. 1 re-run: x is
 # recoverable from ReLU(Tx) for 19.9% of the spiral at n = 2 and 100% at n = 15. Largest tensor between
-# blocks (16-bit): 1606K in v1, 803K in v2 (Table 3: 1600K and 400K); measured inference peak 9.2 MiB (v1),
+# layers (16-bit, kilobytes): v1 1606 KB (112×112×64; Table 3: 1600K); v2 803 KB for the stem's 112×112×32
+# output, 401 KB for the first bottleneck 112×112×16 (Table 3: 400K, which assumes the first layer is computed
+# in pieces too); measured inference peak 9.2 MiB (v1),
 # 10.0 MiB (v2 as PyTorch runs it), 3.8 MiB (v2 in t pieces).
 #
 # ## References

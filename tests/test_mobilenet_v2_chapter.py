@@ -25,7 +25,7 @@ from torch import nn
 from cnncourse import pretrained, profile
 from cnncourse.layers import DepthwiseSeparableConv, InvertedResidual
 from cnncourse.models import create_model
-from cnncourse.models.mobilenet import BottleneckStage, MobileNetV2
+from cnncourse.models.mobilenet import MOBILENET_V2_TABLE2, BottleneckStage, MobileNetV2
 from cnncourse.train import History
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,6 +107,10 @@ def test_pointwise_shares_and_the_twelvefold_block(chapter: str) -> None:
     assert (f"{48 / 9:.1f}", round(320 / 9)) == ("5.3", 36)
     # "The depthwise convolution does 16% of the block's multiply-adds"
     assert round(100 * 9 / (24 + 9 + 24)) == 16
+    # the paper's figures beside ours: 3.50M is not a rounding of Table 4's 3.4M; Table 4's phone latencies
+    assert f"{profile.count_parameters(create_model('mobilenet_v2')) / 1e6:.2f}M" == "3.50M"
+    assert "3.50M; the paper states 3.4M" in chapter
+    assert (f"{75 / 113:.2f}", f"{300 / 575:.2f}") == ("0.66", "0.52") and "0.66× the time for 0.52×" in chapter
     for quoted in ("89.1%", "94.9%", "12×", "5.3×", "36×", "16%", "300,774,272", "3,504,872"):
         assert quoted in chapter, quoted
 
@@ -116,6 +120,7 @@ def test_ten_of_seventeen_blocks_have_a_shortcut(chapter: str) -> None:
         blocks = [m for m in create_model(name).modules() if isinstance(m, InvertedResidual)]
         assert len(blocks) == 17 and sum(b.use_res_connect for b in blocks) == 10
     assert "10 of the 17" in chapter and "Of the 17 blocks, 10 have a shortcut" in chapter
+    assert sum(stage.num_blocks for stage in MOBILENET_V2_TABLE2) == 17 and "19 residual bottleneck layers" in chapter
 
 
 def test_tensor_sizes_of_section_6(chapter: str) -> None:
@@ -137,7 +142,7 @@ def test_tensor_sizes_of_section_6(chapter: str) -> None:
     assert largest(create_model("mobilenet_v2")) == (112 * 112 * 32, 112 * 112 * 96)
     assert [round(2 * v / 1000) for v in (112 * 112 * 64, 112 * 112 * 32, 112 * 112 * 16, 112 * 112 * 96)] == [
         1606, 803, 401, 2408]
-    for quoted in ("1606K", "803K", "401K", "1,204,224", "1600K", "400K"):
+    for quoted in ("1606 KB", "803 KB", "401 KB", "1,204,224", "1600K", "400K"):
         assert quoted in chapter, quoted
 
 
@@ -176,6 +181,10 @@ def test_timing_shares_quoted_are_the_stored_ones(chapter: str, notebook: nbform
     ratio = re.search(r"the depthwise part: ([\d.]+)× more of the time", table)
     assert depthwise and ratio
     assert f"({depthwise.group(1)}% in the stored run, {ratio.group(1)}×" in chapter
+    expansion = re.search(r"1×1 expansion +[\d,]+ +42% +(\d+)%", table)
+    projection = re.search(r"1×1 projection +[\d,]+ +42% +(\d+)%", table)
+    assert expansion and projection
+    assert f"(42% of the multiply-adds each, {expansion.group(1)}% and {projection.group(1)}% of the time" in chapter
 
 
 def test_depthwise_takes_more_of_the_time_than_of_the_multiply_adds() -> None:
@@ -205,6 +214,12 @@ def test_depthwise_takes_more_of_the_time_than_of_the_multiply_adds() -> None:
 
 
 def test_ablation_prose_reads_the_stored_runs(chapter: str, notebook: nbformat.NotebookNode) -> None:
+    ablation_blocks = [m for m in MobileNetV2(table=(BottleneckStage(1, 16, 1, 1), BottleneckStage(6, 24, 2, 2),
+                                                     BottleneckStage(6, 32, 3, 2), BottleneckStage(6, 64, 2, 2)),
+                                              width_mult=0.5, stem_stride=1).modules()
+                       if isinstance(m, InvertedResidual)]
+    assert (len(ablation_blocks), sum(b.use_res_connect for b in ablation_blocks)) == (8, 4)  # "4 of the 8 blocks"
+    assert "in the 4 of the 8 blocks that have a shortcut" in chapter
     table = stored_text(notebook, "seed-to-seed spread")
     rows = re.findall(r"^(nothing \(linear, v2\)|ReLU6 \(not v2\)) +(\d) +([\d.]+)% +(\d+)%$", table, re.MULTILINE)
     assert len(rows) == 4
