@@ -415,11 +415,11 @@ print(f"the depthwise part: {depthwise_time_share / depthwise_mac_share:.1f}× m
 # %% [markdown]
 # (The times themselves, in milliseconds, vary from run to run on a shared machine and are not printed; the
 # stored output shows the shares, and a rerun gives somewhat different ones.) The depthwise convolution does
-# 16% of the block's multiply-adds but takes a much larger share of its time (37% in the stored run, 2.4×
+# 16% of the block's multiply-adds but takes a much larger share of its time (41% in the stored run, 2.6×
 # its share of the multiply-adds): it reads and writes the wide 144-channel tensor and does only nine
 # multiply-adds per value, so it is limited by memory traffic, not by arithmetic — chapter 05's lesson, now
 # on the expanded tensor. The 1×1 convolutions are dense matrix products, which a CPU runs far more
-# efficiently per multiply-add (42% of the multiply-adds each, 31% and 32% of the time in the stored
+# efficiently per multiply-add (42% of the multiply-adds each, 29% and 30% of the time in the stored
 # run).
 #
 # ## 5 · The linear bottleneck, shown
@@ -799,7 +799,7 @@ print(f"MobileNet v2, one 224×224 image: {inference_ms['plain']:.0f} ms plain, 
 # an implementation that never builds the wide tensor in full: computed in t pieces, the same network, with
 # the same outputs, peaks at 3.8 MiB — 38% of the plain run and 42% of v1's. What is left is set by the
 # narrow tensors and by the stem's 112×112×32 output, which this simple version still materialises. The
-# price is more, smaller convolutions run one after another: in the stored run the pieces took 2.21× the
+# price is more, smaller convolutions run one after another: in the stored run the pieces took 2.05× the
 # plain inference's time — the paper reports the same: the multiply-adds do not change with the number of
 # pieces, the runtime does (cache misses, Section 5.1). PyTorch's eager mode, one layer at a time, does not do this by itself.
 #
@@ -884,11 +884,13 @@ if CHECKPOINT in installed:
           f"trained with: {metadata['command']}")
 else:
     shown_model, shown_history = ablation_runs[False, 0]
-    shown_label, flip_tta = "small MobileNet v2 (live run of section 5, linear, seed 0)", False
+    shown_label, flip_tta = "small v2, live (section 5, seed 0)", False
     print(f"The reference checkpoint {CHECKPOINT} is not trained yet: 'python -m cnncourse references "
           "--train-missing --only 06' trains it" + (f" (about {minutes_per_epoch:.0f} min per epoch here, 10 epochs)"
                                                     if minutes_per_epoch else "") + ". Below: section 5's live run "
           f"instead ({ABLATION_EPOCHS} epochs on {ABLATION_TRAIN:,} training images).")
+    print("test loss per epoch:", ", ".join(f"{v:.2f}" for v in shown_history.val_loss),
+          "; test accuracy per epoch:", ", ".join(f"{v:.1%}" for v in shown_history.val_accuracy))
 shown_history.plot(label=shown_label)
 
 # %%
@@ -900,8 +902,11 @@ viz.plot_confusion_matrix(result["labels"], result["predictions"], test_set.clas
 # %% [markdown]
 # In the stored run the reference checkpoint is absent, so the plots show section 5's small linear network
 # (96,810 parameters, 2 epochs on 3,072 training images): 67.35% on the first 2,000 test images, a network
-# that has started to learn and no more. The step cost above was 4.46 s with one thread on the loaded 2-core
-# machine, about 35 minutes per epoch — about 6 hours for the 10-epoch reference, which is why it was not
+# that has started to learn and no more. Its curves show how unsettled so short a run is: after the first
+# epoch, near the peak of the one-cycle learning rate, the test loss was 121.87 (test accuracy 10.9%, chance
+# level), after the second 0.86 (65.9%): one epoch later the same network gives a usable answer.
+# The step cost above was 4.66 s with one thread on the loaded 2-core
+# machine, about 36 minutes per epoch — about 6 hours for the 10-epoch reference, which is why it was not
 # trained in this session (the course measured 6.3–6.6 minutes per epoch on two threads of a Xeon with
 # bfloat16). No accuracy of `mobilenet_v2_cifar` is quoted until it is trained.
 #

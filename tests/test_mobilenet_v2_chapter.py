@@ -278,6 +278,12 @@ def test_live_figures_quoted_are_the_stored_ones(chapter: str, notebook: nbforma
     assert "1 thread(s)" in stored_text(notebook, "seconds_per_step")  # the prose says "with one thread"
     hours = float(step.group(1)) * 469 * 10 / 3600
     assert f"about {round(hours)} hours for the 10-epoch reference" in chapter
+    curves = re.search(r"test loss per epoch: ([\d.]+), ([\d.]+) ; test accuracy per epoch: ([\d.]+)%, ([\d.]+)%",
+                       stored_text(notebook, "CHECKPOINT = "))
+    assert curves, "the live branch prints the curves' values"
+    loss_1, loss_2, accuracy_1, accuracy_2 = curves.groups()
+    assert f"the test loss was {loss_1} (test accuracy {accuracy_1}%, chance" in chapter
+    assert f"after the second {loss_2} ({accuracy_2}%)" in chapter and float(accuracy_1) < 15 < float(accuracy_2)
     accuracy = re.search(r"test accuracy ([\d.]+)% on the first 2,000", stored_text(notebook, "EVAL_IMAGES = "))
     assert accuracy and f"{accuracy.group(1)}% on the first 2,000 test images" in chapter
     assert f"{profile.count_parameters(MobileNetV2(table=(BottleneckStage(1, 16, 1, 1), BottleneckStage(6, 24, 2, 2), BottleneckStage(6, 32, 3, 2), BottleneckStage(6, 64, 2, 2)), num_classes=10, in_channels=1, width_mult=0.5, stem_stride=1)):,}" == "96,810"
