@@ -116,14 +116,18 @@ def test_stored_activation_costs_are_the_quoted_ones_and_ordered_as_the_prose_sa
 
 
 def _median_ms(functions: dict, x: torch.Tensor, rounds: int = 7, calls: int = 10) -> dict[str, float]:
+    """Median per function of the CPU time of this thread (one torch thread: the work runs here), taking turns:
+    other programs on a busy machine delay the thread but do not add to its CPU time."""
     times: dict[str, list[float]] = {name: [] for name in functions}
     with torch.inference_mode():
+        for function in functions.values():
+            function(x)  # warm-up
         for _ in range(rounds):
             for name, function in functions.items():
-                start = time.perf_counter()
+                start = time.thread_time()
                 for _ in range(calls):
                     function(x)
-                times[name].append(time.perf_counter() - start)
+                times[name].append(time.thread_time() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
