@@ -53,7 +53,9 @@ notebook_check()
 # | 02b | transfer learning | reuse a trained network: linear probe, fine-tuning, or training from scratch |
 # | 03 | SENet | reweight channels with weights computed from the whole image |
 # | 04 | DenseNet | concatenate every earlier feature map instead of adding |
-# | 05–07 | MobileNet v1–v3 | depthwise-separable convolutions, inverted residuals, h-swish and SE |
+# | 05 | MobileNet v1 | a 3×3 filter per channel, then a 1×1 mix: about 8× fewer multiply-adds, and less than 8× faster |
+# | 06 | MobileNet v2 | narrow → wide → narrow blocks, shortcuts between the narrow ends, no ReLU on the narrow tensors |
+# | 07 | MobileNet v3 | a searched network, then hand edits: hard activations for cheap 8-bit inference, SE at a quarter of the expansion |
 # | 08 | NAS | let a search find the cell (NASNet), the latency trade-off (MnasNet), the blocks (evolution) |
 # | 09 | EfficientNet | scale depth, width and resolution together with one coefficient φ |
 # | 10 | comparison | everything side by side |

@@ -18,7 +18,8 @@ Modules:
 * :mod:`cnncourse.check.blocks` — reusable checks for the later chapters' building blocks (dense layer,
   squeeze-excitation, linear bottleneck, depthwise convolution, width/depth multipliers);
 * :mod:`cnncourse.check.resnet`, :mod:`cnncourse.check.wide_resnet`, :mod:`cnncourse.check.senet`,
-  :mod:`cnncourse.check.densenet` — the exercises of chapters 01–04; :mod:`cnncourse.check.transfer` —
+  :mod:`cnncourse.check.densenet`, :mod:`cnncourse.check.mobilenet_v1`, :mod:`cnncourse.check.mobilenet_v2`,
+  :mod:`cnncourse.check.mobilenet_v3` — the exercises of chapters 01–07; :mod:`cnncourse.check.transfer` —
   interlude 02b's (transfer learning);
 * :mod:`cnncourse.check.assign` — ``python -m cnncourse assign``: student notebooks from solutions;
 * :mod:`cnncourse.check.grade` — ``python -m cnncourse grade``: run submissions, write a table.
