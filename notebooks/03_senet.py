@@ -785,19 +785,9 @@ quiz.show("senet", lang="en", n=5, seed=0)
 # the same list the quiz uses):
 
 # %%
-from cnncourse.quiz import load_glossary
+from cnncourse.quiz import cheat_sheet
 
-
-def cheat_sheet(chapter: str) -> Markdown:
-    """The chapter's glossary as a Markdown table: 日本語 | English | remember (English and Japanese)."""
-    rows = ["| 日本語 | English | remember | 覚えること |", "| --- | --- | --- | --- |"]
-    for entry in load_glossary(chapter):
-        cells = [entry.ja, entry.en, entry.note_en, entry.note_ja]
-        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return Markdown("\n".join(rows))
-
-
-cheat_sheet("senet")
+Markdown(cheat_sheet("senet"))
 
 # %% [markdown]
 # **Formulas.** Squeeze z_c = mean of channel c over H×W; excitation s = σ(W₂ δ(W₁ z)), W₁: C/r × C,

@@ -1019,9 +1019,7 @@ quiz.show("densenet", lang="en", n=5, seed=0)
 # The chapter's glossary (`python -m cnncourse quiz` drills the same terms):
 
 # %%
-glossary = quiz.load_glossary("densenet")
-display(Markdown("| 日本語 | English | 覚えること | remember |\n| --- | --- | --- | --- |\n" + "\n".join(
-    f"| {entry.ja} | {entry.en} | {entry.note_ja} | {entry.note_en} |" for entry in glossary)))
+Markdown(quiz.cheat_sheet("densenet"))
 
 # %% [markdown]
 # **Numbers worth remembering.** Layer ℓ of a block reads k₀ + k(ℓ − 1) channels; a block of L layers outputs

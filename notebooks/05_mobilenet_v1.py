@@ -838,19 +838,9 @@ quiz.show("mobilenet_v1", lang="en", n=5, seed=0)
 # The chapter's terms in Japanese and English, from the course glossary (the same list the quiz uses):
 
 # %%
-from cnncourse.quiz import load_glossary
+from cnncourse.quiz import cheat_sheet
 
-
-def cheat_sheet(chapter: str) -> Markdown:
-    """The chapter's glossary as a Markdown table: 日本語 | English | remember (English and Japanese)."""
-    rows = ["| 日本語 | English | remember | 覚えること |", "| --- | --- | --- | --- |"]
-    for entry in load_glossary(chapter):
-        cells = [entry.ja, entry.en, entry.note_en, entry.note_ja]
-        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return Markdown("\n".join(rows))
-
-
-cheat_sheet("mobilenet_v1")
+Markdown(cheat_sheet("mobilenet_v1"))
 
 # %% [markdown]
 # **Formulas.** Standard k×k convolution: D_K²·M·N parameters, D_K²·M·N·D_F² multiply-adds. Depthwise

@@ -997,9 +997,7 @@ quiz.show("mobilenet_v2", lang="en", n=5, seed=0)
 # The chapter's glossary (`python -m cnncourse quiz` drills the same terms):
 
 # %%
-glossary = quiz.load_glossary("mobilenet_v2")
-display(Markdown("| 日本語 | English | 覚えること | remember |\n| --- | --- | --- | --- |\n" + "\n".join(
-    f"| {entry.ja} | {entry.en} | {entry.note_ja} | {entry.note_en} |" for entry in glossary)))
+Markdown(quiz.cheat_sheet("mobilenet_v2"))
 
 # %% [markdown]
 # **Numbers worth remembering.** Inverted residual: d′ → 1×1 expansion to t·d′ (t = 6; t = 1 in the first

@@ -872,19 +872,9 @@ quiz.show("mobilenet_v3", lang="en", n=5, seed=0)
 # the same list the quiz uses):
 
 # %%
-from cnncourse.quiz import load_glossary
+from cnncourse.quiz import cheat_sheet
 
-
-def cheat_sheet(chapter: str) -> Markdown:
-    """The chapter's glossary as a Markdown table: 日本語 | English | remember (English and Japanese)."""
-    rows = ["| 日本語 | English | remember | 覚えること |", "| --- | --- | --- | --- |"]
-    for item in load_glossary(chapter):
-        cells = [item.ja, item.en, item.note_en, item.note_ja]
-        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return Markdown("\n".join(rows))
-
-
-cheat_sheet("mobilenet_v3")
+Markdown(cheat_sheet("mobilenet_v3"))
 
 # %% [markdown]
 # **Formulas.** h-sigmoid(x) = ReLU6(x+3)/6, h-swish(x) = x·ReLU6(x+3)/6 (Section 5.2). The bneck: [1×1 expansion]

@@ -27,6 +27,7 @@ from cnncourse.quiz.bank import (
     Question,
     chapter_title,
     chapters,
+    cheat_sheet,
     load_bank,
     load_glossary,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "Score",
     "chapter_title",
     "chapters",
+    "cheat_sheet",
     "check_answer",
     "drill_kinds",
     "generate",

@@ -674,3 +674,16 @@ def load_glossary(chapter: str, *, directory: str | Path | None = None) -> list[
     if chapter not in found:
         raise UnknownNameError("glossary chapter", chapter, found)
     return found[chapter]
+
+
+def cheat_sheet(chapter: str, *, directory: str | Path | None = None) -> str:
+    """The glossary of ``chapter`` as the Markdown table each chapter ends with.
+
+    Columns 日本語 | English | 覚えること | remember, one row per :class:`GlossaryEntry`, ``|`` escaped so a
+    formula such as ΔAcc / |ΔLatency| stays in its cell. Notebooks show it with ``Markdown(cheat_sheet(...))``.
+    """
+    rows = ["| 日本語 | English | 覚えること | remember |", "| --- | --- | --- | --- |"]
+    for entry in load_glossary(chapter, directory=directory):
+        cells = (entry.ja, entry.en, entry.note_ja, entry.note_en)
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(rows)
