@@ -18,18 +18,21 @@ True
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import html
 import math
 import os
 import platform
 import statistics
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnncourse.errors import CourseError
@@ -81,6 +84,8 @@ __all__ = [
     "describe_device",
     "efficientnet_mbconv_widths",
     "format_count",
+    "heap_in_use_reader",
+    "heap_peak_bytes",
     "inverted_residual_macs",
     "inverted_residual_params",
     "linear_macs",
@@ -88,6 +93,7 @@ __all__ = [
     "mbconv_macs",
     "mbconv_params",
     "measure_latency",
+    "one_thread",
     "peak_memory",
     "resolve_device",
     "se_macs",
@@ -538,6 +544,77 @@ def peak_memory(
         device=describe_device(target),
         method=method,
     )
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def heap_in_use_reader() -> Callable[[], int] | None:
+    """A function that returns glibc's bytes in use (heap plus mmap'ed blocks), or None where there is none.
+
+    PyTorch's CPU tensors live in memory glibc's ``malloc`` hands out, and the CPU allocator keeps no peak
+    statistic of its own (see :func:`peak_memory`), so ``mallinfo2`` is the way to *measure* CPU memory.
+    None on systems without glibc 2.33+ (macOS, Windows, musl): callers then say "not measurable here".
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.mallinfo2.restype = _MallInfo2
+    except (OSError, AttributeError, TypeError):
+        return None
+
+    def read() -> int:
+        info = libc.mallinfo2()
+        return int(info.uordblks + info.hblkhd)
+
+    return read
+
+
+class _PeakSampler(TorchDispatchMode):
+    """Reads the allocator after every tensor operation (forward and backward) and keeps the maximum."""
+
+    def __init__(self, read: Callable[[], int]) -> None:
+        super().__init__()
+        self.read, self.peak = read, read()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        result = func(*args, **(kwargs or {}))
+        self.peak = max(self.peak, self.read())
+        return result
+
+
+def heap_peak_bytes(run: Callable[[], object]) -> int | None:
+    """Measured peak CPU memory of ``run()``, in bytes above the level before it; None where unmeasurable.
+
+    Unlike :func:`peak_memory`'s CPU estimate this sees short-lived temporaries too: glibc's bytes in use
+    are sampled after every tensor operation ``run`` dispatches (a ``TorchDispatchMode``), so a peak that
+    lasts one operation is caught. What ``run`` returns is dropped after the measurement. Warm the code
+    up first when one-time allocations (weight packing, caches) should not count.
+    """
+    read = heap_in_use_reader()
+    if read is None:
+        return None
+    base = read()
+    with _PeakSampler(read) as sampler:
+        result = run()
+    del result
+    return sampler.peak - base
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the block with one intra-op thread, then restore the previous number.
+
+    Timings taken with one thread are disturbed much less by other programs on the machine (a shared
+    2-core CPU, a notebook next to a training run), and a learner's laptop and CI measure alike.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _flatten(value: object) -> Iterator[Tensor]:

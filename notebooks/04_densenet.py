@@ -44,9 +44,7 @@ notebook_check()
 
 # %%
 # %matplotlib inline
-import contextlib
 import time
-from collections.abc import Callable, Iterator
 
 import torch
 from IPython.display import Markdown, display
@@ -441,52 +439,7 @@ figure
 # turns. On a GPU, `torch.cuda.max_memory_allocated` measures the same thing and the cell uses it instead.
 
 # %%
-import ctypes
-import ctypes.util
-
-from torch.utils._python_dispatch import TorchDispatchMode
-
-
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-
-def _heap_in_use() -> Callable[[], int] | None:
-    """glibc's bytes in use (heap + mmap'ed blocks, where PyTorch's CPU tensors live), or None elsewhere."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        libc.mallinfo2.restype = _MallInfo2
-    except (OSError, AttributeError, TypeError):
-        return None
-    return lambda: (lambda info: info.uordblks + info.hblkhd)(libc.mallinfo2())
-
-
-heap_in_use = _heap_in_use()
-
-
-class PeakSampler(TorchDispatchMode):
-    """Samples the allocator after every tensor operation (forward and backward) and keeps the maximum."""
-
-    def __init__(self, read: Callable[[], int]) -> None:
-        super().__init__()
-        self.read, self.peak = read, 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        result = func(*args, **(kwargs or {}))
-        self.peak = max(self.peak, self.read())
-        return result
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Time with one thread: other programs on the machine then disturb the measurement much less."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+from cnncourse.profile import heap_peak_bytes, one_thread
 
 
 def training_step(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -512,13 +465,9 @@ def step_peak_and_time(networks: dict[str, nn.Module], batch: int, rounds: int,
             training_step(network, images, labels)
             torch.cuda.synchronize()
             peaks[name] = (torch.cuda.max_memory_allocated() - base) / 2**20
-        elif heap_in_use is not None:
-            base = heap_in_use()
-            with PeakSampler(heap_in_use) as sampler:
-                training_step(network, images, labels)
-            peaks[name] = (sampler.peak - base) / 2**20
-        else:
-            peaks[name] = None
+        else:  # the C allocator's bytes in use after every operation; None where it cannot be read
+            peak = heap_peak_bytes(lambda: training_step(network, images, labels))
+            peaks[name] = None if peak is None else peak / 2**20
     best = {name: float("inf") for name in networks}
     for _ in range(rounds):
         for name, network in networks.items():
@@ -656,6 +605,9 @@ print(f"(MACs ratio: {macs_ratio:.2f}×; fastest of {TIMING_ROUNDS}, 1 thread)")
 
 # %%
 # NBVAL_CHECK_OUTPUT
+from torch.utils._python_dispatch import TorchDispatchMode
+
+
 class ElementCounter(TorchDispatchMode):
     """Counts the elements each kind of operation writes: the memory traffic MAC counts leave out."""
 

@@ -46,8 +46,6 @@ notebook_check()
 # %matplotlib inline
 import statistics
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import torch
 from IPython.display import Markdown, display
@@ -451,15 +449,7 @@ for resolution, (top1, paper_macs, paper_params) in paper_table7.items():
 # **ratios**.
 
 # %%
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Time with one thread: other programs on the machine disturb the measurement much less."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+from cnncourse.profile import one_thread  # one intra-op thread for the timed block, then restored
 
 
 def cpu_ms(layers: dict[str, nn.Module], x: torch.Tensor | dict[str, torch.Tensor], rounds: int

@@ -46,12 +46,9 @@ notebook_check()
 
 # %%
 # %matplotlib inline
-import contextlib
-import ctypes
-import ctypes.util
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
 import torch
@@ -59,7 +56,6 @@ from IPython.display import Markdown, display
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 from torch.nn import functional as F
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from cnncourse import data, profile, viz
 from cnncourse.formulas import depthwise_separable_macs, inverted_residual_macs, inverted_residual_params
@@ -364,15 +360,7 @@ print(f"v2 / v1: ×{v2_block / v1_layer:.1f} in total, ×{(v2_block - v2_depthwi
 # repeats, the parts taking turns so that a disturbance hits all three):
 
 # %%
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Time with one thread: other programs on the machine then disturb the measurement much less."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+from cnncourse.profile import one_thread  # one intra-op thread for the timed block, then restored
 
 
 def median_ms(functions: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
@@ -672,48 +660,15 @@ print(f"v2's first block's output (112×112×16): {2 * 112 * 112 * 16 / 1000:.0f
 # every block computed in t pieces (`blockwise_in_pieces` below; its output is checked against the plain one).
 
 # %%
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-
-def _heap_in_use() -> Callable[[], int] | None:
-    """glibc's bytes in use (heap + mmap'ed blocks, where PyTorch's CPU tensors live), or None elsewhere."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        libc.mallinfo2.restype = _MallInfo2
-    except (OSError, AttributeError, TypeError):
-        return None
-    return lambda: (lambda info: info.uordblks + info.hblkhd)(libc.mallinfo2())
-
-
-heap_in_use = _heap_in_use()
-
-
-class PeakSampler(TorchDispatchMode):
-    """Samples the allocator after every tensor operation and keeps the maximum (chapter 04's sampler)."""
-
-    def __init__(self, read: Callable[[], int]) -> None:
-        super().__init__()
-        self.read, self.peak = read, 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        result = func(*args, **(kwargs or {}))
-        self.peak = max(self.peak, self.read())
-        return result
-
-
 def inference_peak_mib(run: Callable[[Tensor], Tensor], image: Tensor) -> float | None:
-    """Peak allocator bytes in use above the level before ``run(image)``, in MiB (None where not measurable)."""
-    if heap_in_use is None:
-        return None
+    """Peak allocator bytes in use above the level before ``run(image)``, in MiB (None where not measurable).
+
+    ``profile.heap_peak_bytes`` reads glibc's bytes in use after every tensor operation (chapter 04's sampler).
+    """
     with torch.inference_mode():
         run(image)  # warm-up: one-time allocations are not the network's
-        base = heap_in_use()
-        with PeakSampler(heap_in_use) as sampler:
-            output = run(image)
-        del output
-    return (sampler.peak - base) / 2**20
+        peak = profile.heap_peak_bytes(lambda: run(image))
+    return None if peak is None else peak / 2**20
 
 
 def _unit(unit: nn.Sequential, x: Tensor, channels: slice, depthwise: bool) -> Tensor:

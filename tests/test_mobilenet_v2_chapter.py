@@ -358,7 +358,8 @@ def memory_code(notebook: nbformat.NotebookNode) -> dict[str, object]:
     """The notebook's imports, the allocator sampler and the piecewise blocks, executed as the notebook does."""
     namespace: dict[str, object] = {"v2_imagenet": create_model("mobilenet_v2").eval()}
     with contextlib.redirect_stdout(io.StringIO()):
-        for marker in ("from cnncourse import data, profile, viz", "def one_thread", "class _MallInfo2",
+        for marker in ("from cnncourse import data, profile, viz", "from cnncourse.profile import one_thread",
+                       "def inference_peak_mib",
                        "def blockwise_in_pieces"):
             source = "\n".join(line for line in code_cell(notebook, marker).splitlines() if not line.startswith("%"))
             exec(compile(source, f"<cell {marker}>", "exec"), namespace)  # noqa: S102
@@ -380,7 +381,7 @@ def test_blocks_in_pieces_equal_the_blocks(memory_code: dict[str, object]) -> No
 def test_measured_peaks_keep_their_order(memory_code: dict[str, object]) -> None:
     """Re-measured: v2 in pieces well under both plain runs (allocations are deterministic, not noisy)."""
     peak = memory_code["inference_peak_mib"]
-    if memory_code["heap_in_use"] is None:
+    if profile.heap_in_use_reader() is None:
         pytest.skip("glibc's allocator cannot be read here")
     image = torch.randn(1, 3, 224, 224)
     v2 = memory_code["v2_imagenet"]

@@ -306,3 +306,37 @@ def test_compare_bad_arguments() -> None:
 def test_describe_device_cpu() -> None:
     description = profile.describe_device("cpu")
     assert description.startswith("cpu: ") and " core" in description
+
+
+def test_one_thread_sets_one_and_restores_the_previous_count() -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with profile.one_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), profile.one_thread():
+            raise RuntimeError("restored even when the block fails")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.skipif(profile.heap_in_use_reader() is None, reason="glibc's mallinfo2 is not available here")
+def test_heap_peak_sees_a_temporary_that_is_freed_before_the_end() -> None:
+    """A 64 MiB intermediate lives for one operation only; the sampled peak includes it, the end level not."""
+    x = torch.ones(1024, 1024)  # 4 MiB
+
+    def run() -> torch.Tensor:
+        wide = x.repeat(16, 1)  # 64 MiB, freed when run() returns
+        return wide.sum(dim=0)
+
+    run()  # warm-up
+    peak = profile.heap_peak_bytes(run)
+    assert peak is not None and 64 * 2**20 <= peak < 80 * 2**20, peak / 2**20
+    assert profile.heap_peak_bytes(lambda: x.sum()) < 2**20
+
+
+def test_heap_peak_is_none_where_the_allocator_cannot_be_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profile, "heap_in_use_reader", lambda: None)
+    assert profile.heap_peak_bytes(lambda: torch.ones(10)) is None
