@@ -93,7 +93,8 @@ MANIFEST: tuple[ReferenceCheckpoint, ...] = (
            target=0.945),
     _entry("mobilenet_v1_cifar_fashion_mnist_10ep", "05", "mobilenet_v1_cifar", "fast", 10,
            "a small-image MobileNet v1 on chapter 03's budget: accuracy, curves, and its CPU cost per epoch "
-           "(5.1 min on two threads here, 8x ResNet-20's despite fewer multiply-adds)", target=0.94),
+           "(5.1 min on two threads of a bfloat16 Xeon, 8x ResNet-20's despite fewer multiply-adds; 1.2-1.4 s a "
+           "step, about 10 min an epoch, on two threads of an AMD EPYC without bfloat16)", target=0.94),
     _entry("mobilenet_v2_cifar_fashion_mnist_10ep", "06", "mobilenet_v2_cifar", "fast", 10,
            "a small-image MobileNet v2 on chapter 03's budget: accuracy, curves, cost per epoch "
            "(6.3-6.6 min on two threads of a bfloat16 Xeon)", target=0.94),
