@@ -861,8 +861,8 @@ viz.plot_confusion_matrix(result["labels"], result["predictions"], test_set.clas
 # epoch, near the peak of the one-cycle learning rate, the test loss was 121.87 (test accuracy 10.9%, chance
 # level), after the second 0.86 (65.9%): one epoch later the same network gives a usable answer.
 # The step cost above was 4.66 s with one thread on the loaded 2-core
-# machine, about 36 minutes per epoch — about 6 hours for the 10-epoch reference, which is why it was not
-# trained in this session (the course measured 6.3–6.6 minutes per epoch on two threads of a Xeon with
+# machine, about 36 minutes per epoch — about 6 hours for the 10-epoch reference on one thread, which is why it is
+# not trained yet (the course measured 6.3–6.6 minutes per epoch on two threads of a Xeon with
 # bfloat16). No accuracy of `mobilenet_v2_cifar` is quoted until it is trained.
 #
 # ## 9 · Try it: expansion t and width
