@@ -173,12 +173,20 @@ class TrainingFitness:
         return f"TrainingFitness({settings_text})"
 
     def __call__(self, genome: Genome) -> Scores:
-        from cnncourse.profile import count_macs, count_parameters, measure_latency
-        from cnncourse.train import evaluate, fit, seed_everything
+        from cnncourse.train import seed_everything
 
         channels, height, _ = self.input_size
         seed_everything(self.seed)  # the same initial weights for the same genome
         model = genome.build(channels, self.train_data.num_classes, input_size=height)
+        return self.score_model(model)
+
+    def score_model(self, model: torch.nn.Module) -> Scores:
+        """Train and measure any network exactly as a genome's (same subsets, recipe and seed), e.g. a
+        hand-designed one for comparison. Seed the initial weights before building it for a result
+        that repeats (``__call__`` does)."""
+        from cnncourse.profile import count_macs, count_parameters, measure_latency
+        from cnncourse.train import evaluate, fit
+
         fit(
             model,
             self.train_data,
