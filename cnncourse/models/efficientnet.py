@@ -215,9 +215,10 @@ def scaled_depth(num_layers: int, depth_mult: float) -> int:
     return int(math.ceil(num_layers * depth_mult))
 
 
-def scaled_width(channels: int, width_mult: float) -> int:
-    """Channels after width scaling, rounded to a multiple of 8 with :func:`make_divisible`."""
-    return make_divisible(channels * width_mult, 8)
+def scaled_width(channels: int, width_mult: float, divisor: int = 8) -> int:
+    """Channels after width scaling, rounded to a multiple of ``divisor`` (8 in EfficientNet) with
+    :func:`make_divisible` (nearest multiple, never below 90% of the exact value)."""
+    return make_divisible(channels * width_mult, divisor)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -246,6 +247,8 @@ class EfficientNet(nn.Module):
         norm_layer: BatchNorm with the variant's eps / momentum.
         table: the stages; :data:`EFFICIENTNET_B0_TABLE1` by default.
         stem_stride: 2 on ImageNet, 1 for small images.
+        channel_divisor: every width is rounded to a multiple of this (8 in EfficientNet and
+            torchvision); the chapter's tiny scaling experiment uses 4 so small widths can grow finely.
     """
 
     def __init__(
@@ -258,6 +261,7 @@ class EfficientNet(nn.Module):
         norm_layer: Callable[[int], nn.Module] = nn.BatchNorm2d,
         table: Sequence[MBConvStage] = EFFICIENTNET_B0_TABLE1,
         stem_stride: int = 2,
+        channel_divisor: int = 8,
     ) -> None:
         super().__init__()
         check_model_arguments(num_classes, in_channels)
@@ -267,10 +271,13 @@ class EfficientNet(nn.Module):
             raise CourseError(f"dropout must be in [0, 1), got {coefficients.dropout}.")
         if not 0.0 <= stochastic_depth_prob < 1.0:
             raise CourseError(f"stochastic_depth_prob must be in [0, 1), got {stochastic_depth_prob}.")
+        if not (isinstance(channel_divisor, int) and channel_divisor >= 1):
+            raise CourseError(f"channel_divisor must be a positive integer, got {channel_divisor!r}.")
         self.coefficients = coefficients
         width, depth = coefficients.width, coefficients.depth
+        scaled = partial(scaled_width, divisor=channel_divisor)
 
-        stem_channels = scaled_width(table[0].in_channels, width)
+        stem_channels = scaled(table[0].in_channels, width)
         layers: list[nn.Module] = [
             Conv2dNormActivation(
                 in_channels,
@@ -284,8 +291,8 @@ class EfficientNet(nn.Module):
         total_blocks = sum(scaled_depth(stage.num_layers, depth) for stage in table)
         block_index = 0
         for stage in table:
-            stage_in = scaled_width(stage.in_channels, width)
-            stage_out = scaled_width(stage.out_channels, width)
+            stage_in = scaled(stage.in_channels, width)
+            stage_out = scaled(stage.out_channels, width)
             blocks: list[nn.Module] = []
             for position in range(scaled_depth(stage.num_layers, depth)):
                 block_in = stage_in if position == 0 else stage_out
@@ -293,7 +300,7 @@ class EfficientNet(nn.Module):
                     MBConv(
                         block_in,
                         stage_out,
-                        expanded_channels=scaled_width(block_in, stage.expand_ratio),
+                        expanded_channels=scaled(block_in, stage.expand_ratio),
                         kernel_size=stage.kernel_size,
                         stride=stage.stride if position == 0 else 1,
                         activation_layer=nn.SiLU,
@@ -309,7 +316,7 @@ class EfficientNet(nn.Module):
                 )
                 block_index += 1
             layers.append(nn.Sequential(*blocks))
-        last_stage_channels = scaled_width(table[-1].out_channels, width)
+        last_stage_channels = scaled(table[-1].out_channels, width)
         head_channels = B0_HEAD_EXPANSION * last_stage_channels
         layers.append(
             Conv2dNormActivation(
