@@ -19,7 +19,8 @@ Modules:
   squeeze-excitation, linear bottleneck, depthwise convolution, width/depth multipliers);
 * :mod:`cnncourse.check.resnet`, :mod:`cnncourse.check.wide_resnet`, :mod:`cnncourse.check.senet`,
   :mod:`cnncourse.check.densenet`, :mod:`cnncourse.check.mobilenet_v1`, :mod:`cnncourse.check.mobilenet_v2`,
-  :mod:`cnncourse.check.mobilenet_v3` — the exercises of chapters 01–07; :mod:`cnncourse.check.transfer` —
+  :mod:`cnncourse.check.mobilenet_v3`, :mod:`cnncourse.check.nas`, :mod:`cnncourse.check.efficientnet` — the
+  exercises of chapters 01–09; :mod:`cnncourse.check.transfer` —
   interlude 02b's (transfer learning);
 * :mod:`cnncourse.check.assign` — ``python -m cnncourse assign``: student notebooks from solutions;
 * :mod:`cnncourse.check.grade` — ``python -m cnncourse grade``: run submissions, write a table.

@@ -18,9 +18,11 @@ from check_helpers import fresh_session  # noqa: F401  (autouse fixture)
 
 from cnncourse.check import core
 from cnncourse.check import densenet as densenet_checks
+from cnncourse.check import efficientnet as efficientnet_checks
 from cnncourse.check import mobilenet_v1 as mobilenet_v1_checks
 from cnncourse.check import mobilenet_v2 as mobilenet_v2_checks
 from cnncourse.check import mobilenet_v3 as mobilenet_v3_checks
+from cnncourse.check import nas as nas_checks
 from cnncourse.check import resnet as resnet_checks
 from cnncourse.check import senet as senet_checks
 from cnncourse.check import transfer as transfer_checks
@@ -36,6 +38,8 @@ CHAPTERS: dict[str, ModuleType] = {
     "05_mobilenet_v1": mobilenet_v1_checks,
     "06_mobilenet_v2": mobilenet_v2_checks,
     "07_mobilenet_v3": mobilenet_v3_checks,
+    "08_nas": nas_checks,
+    "09_efficientnet": efficientnet_checks,
     "02b_transfer_learning": transfer_checks,
 }
 NBGRADER_KEYS = {"grade", "grade_id", "locked", "schema_version", "solution"}
