@@ -83,7 +83,9 @@ def test_family_modules_do_not_import_each_other() -> None:
 def test_registry_names_and_family_are_unchanged() -> None:
     assert set(list_models(family="nas")) == {
         "nasnet_a_cifar_small", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3", "mnasnet_cifar",
+        "aecnn_searched",  # chapter 08: the best genome of the shipped reference search
     }
+    assert model_info("aecnn_searched").builder.__module__ == "cnncourse.models.aecnn"
     assert model_info("nasnet_a_cifar_small").builder.__module__ == "cnncourse.models.nasnet"
     assert model_info("mnasnet1_0").builder.__module__ == "cnncourse.models.mnasnet"
     assert model_info("mnasnet1_0").torchvision_name == "mnasnet1_0"
