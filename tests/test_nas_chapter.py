@@ -365,3 +365,34 @@ def test_live_search_reproduces_the_shipped_logs_and_resumes() -> None:
     assert "evolution: 6 of 6 live evaluations equal the shipped log's" in text
     assert "random: 6 of 6 live evaluations equal the shipped log's" in text
     assert "the same search again: 0 trained, 6 replayed from the log, same best genome: True" in text
+
+
+def test_shipped_logs_replay_with_the_current_library(tmp_path: Path) -> None:
+    """Every shipped log resumes under today's driver: the same decisions, nothing retrained (library drift in
+    the operators or the driver would make the replay ask for other genomes and raise)."""
+    import shutil
+
+    from cnncourse.nas import search
+
+    class ReplayOnly:
+        def __init__(self, **settings: object) -> None:
+            self.real = TrainingFitness(train_images=2048, val_images=1024, **settings)
+            self.input_size = self.real.input_size
+
+        def describe(self) -> dict[str, object]:
+            return self.real.describe()
+
+        def __call__(self, genome: object) -> object:
+            raise AssertionError(f"a replay trained {genome}")
+
+    runs = [(strategy, seed, shipped.log_name(strategy, seed), {}) for strategy in shipped.REFERENCE_STRATEGIES
+            for seed in shipped.REFERENCE_SEEDS]
+    target = shipped.latency_log()[0]["fitness"]["latency_target_ms"]
+    runs.append(("evolution", 0, f"{shipped.LATENCY_AWARE_NAME}.jsonl", {"latency_target_ms": target}))
+    for strategy, seed, name, settings in runs:
+        copy = tmp_path / name
+        shutil.copy(shipped.REFERENCE_DIR / name, copy)
+        result = search(budget=shipped.REFERENCE_BUDGET, strategy=strategy, fitness=ReplayOnly(**settings), seed=seed,
+                        log_path=copy, population_size=shipped.REFERENCE_POPULATION, progress=False)
+        assert (result.trained, result.replayed) == (0, shipped.REFERENCE_BUDGET), name
+        assert copy.read_bytes() == (shipped.REFERENCE_DIR / name).read_bytes()
