@@ -24,7 +24,7 @@
 # to fix (✗).
 #
 # EfficientNet（Tan & Le, 2019）の演習は4問である。複合スケーリングの式、それによる計算量の増え方、
-# EfficientNet のコードが幅と深さに施す丸め、そして SE と確率的深度をもつ MBConv ブロックを実装する。
+# EfficientNet のコードが幅と深さに施す丸め、そして SE と確率的深さをもつ MBConv ブロックを実装する。
 # 各演習の次にチェック用のセルがあり、コース付属の参照実装と比べて、正しい点（✓）と直すべき点（✗）を
 # 1行ずつ表示する。
 #
@@ -154,7 +154,7 @@ checks.check_rounding(round_filters, round_repeats, ((192, 1.4), (40, 1.1), (128
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## Exercise 4 · SE と確率的深度つき MBConv / MBConv with SE and stochastic depth (3 points)
+# ## Exercise 4 · SE と確率的深さつき MBConv / MBConv with SE and stochastic depth (3 points)
 #
 # Write `MBConvBlock(in_channels, out_channels, expand_ratio, kernel_size, stride, stochastic_depth_prob)`:
 #
@@ -175,7 +175,7 @@ checks.check_rounding(round_filters, round_repeats, ((192, 1.4), (40, 1.1), (128
 #
 # `MBConvBlock` を書け。1×1 の拡張（比が 1 より大きいときだけ）→ k×k の深さ方向畳み込み → SE（絞りはブロックの
 # **入力**チャネルの 1/4、内部は swish、ゲートはシグモイド）→ 活性化なしの 1×1 射影、ストライド 1 で幅が同じなら
-# 入力を足す。そのとき分岐には確率的深度をかける。訓練時は標本ごとに確率 p で分岐を落とし、残した分岐を 1 − p で
+# 入力を足す。そのとき分岐には確率的深さをかける。訓練時は標本ごとに確率 p で分岐を落とし、残した分岐を 1 − p で
 # 割る。評価時は何も落とさない。
 
 # %% nbgrader={"grade": false, "grade_id": "efficientnet_mbconv_answer", "locked": false, "schema_version": 3, "solution": true}

@@ -64,7 +64,7 @@ def _exercise(number: int, grade_id: str, title_ja: str, title_en: str, points: 
 COMPOUND = _exercise(1, "efficientnet_compound_scaling", "複合スケーリング", "Compound scaling", 2)
 COST = _exercise(2, "efficientnet_cost_factor", "計算量の増え方", "How the cost grows", 1)
 ROUNDING = _exercise(3, "efficientnet_rounding", "幅と深さの丸め", "Rounding widths and depths", 2)
-BLOCK = _exercise(4, "efficientnet_mbconv", "SE と確率的深度つき MBConv", "MBConv with SE and stochastic depth", 3)
+BLOCK = _exercise(4, "efficientnet_mbconv", "SE と確率的深さつき MBConv", "MBConv with SE and stochastic depth", 3)
 
 CHAPTER = Chapter(
     CHAPTER_NAME,
