@@ -120,8 +120,9 @@ print("fast mode:", fast_mode())
 #
 # A common study note says NAS explores architectures "without needing domain knowledge". It does not: the
 # search *space* is designed by people. NASNet's controller chooses among a fixed list of operations inside a
-# fixed five-block cell and a hand-made stacking plan (Section 3); MnasNet's space is made of MobileNet v2's
-# inverted residual blocks (Section 4.1); the genetic algorithm of section 5, AE-CNN, assembles ResNet and DenseNet
+# fixed five-block cell and a hand-made stacking plan (Section 3); MnasNet's space offers, stage by stage, a few
+# convolution types built around MobileNet v2's inverted residual, kernel sizes, squeeze-and-excitation and skips
+# (Section 4.1); the genetic algorithm of section 5, AE-CNN, assembles ResNet and DenseNet
 # blocks. What AE-CNN's title calls "completely automated" is that its *user* needs no knowledge of CNNs or of
 # genetic algorithms and no pre- or post-processing (abstract). The knowledge is in the space.
 
@@ -202,8 +203,8 @@ display(figure)
 # prose hides. The **normal cell** uses only the two inputs — no block feeds another — and much of it is pooling
 # and identity, cheap operations; its output concatenates $h_{i-1}$ and all five blocks, six states of F channels.
 # The **reduction cell** chains: blocks 4 and 5 read block 1's and block 2's outputs, and every operation applied
-# to an input has stride 2 (Fig. 4; the course follows the authors' released code for the concatenations, which
-# the figure leaves implicit, see the comments in `nasnet.py`).
+# to an input has stride 2 (Section 3; the course follows the authors' released code for the concatenations,
+# which Fig. 4 leaves implicit, see the comments in `nasnet.py`).
 #
 # ## 3 · Build it: a small NASNet-A, counted and run
 #
@@ -570,8 +571,8 @@ print("next population keeps the best:", population[order[0]] in survivors,
 # genome's fitness is a property of the genome, and a genome met again is looked up in a **cache** instead of
 # retrained (it costs no budget). Every trained genome is appended to a **JSON-lines log**; a second call with
 # the same settings replays the log and continues, so an interrupted search loses at most one candidate.
-# **Evolution** is AE-CNN's loop (initial population, tournaments, crossover 0.9, mutation 0.2, environmental
-# selection); **random search** draws genomes from the same distribution that seeds evolution's first
+# **Evolution** is AE-CNN's loop (initial population, tournaments, crossover with probability 0.9, mutation 0.2 —
+# the probabilities of the AE-CNN implementation in BenchENAS — and environmental selection); **random search** draws genomes from the same distribution that seeds evolution's first
 # population, until the same budget is spent.
 #
 # The live run uses the fitness, the population size (4) and the seed (0) of the shipped reference searches of
@@ -808,7 +809,7 @@ display(figure)
 # run that winner's parent, a genome of 77.8% accuracy, was timed at 19.3 ms in a moment when other work held the
 # CPU, so its reward fell to 0.674 and selection dropped the whole line. The re-timing above says how far the
 # logged latencies stray from the ones measured in turns (by factors of 0.7 to 7.2 in the stored run). A latency-aware search is only
-# as good as its latency measurements: MnasNet timed each model on a phone doing nothing else.
+# as good as its latency measurements: MnasNet timed each model on real phones.
 #
 # ## 9 · See it work: the searched network beside the hand-designed ones
 #
