@@ -216,7 +216,33 @@ checks.check_mbconv(MBConvBlock, ((80, 80, 6, 3, 1, 0.3), (24, 40, 6, 5, 2, 0.1)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ## Written answer / 記述問題 (graded by your instructor, 1 point): why the released models are not the formula
+#
+# Section 4 says B1–B7 were obtained by scaling B0 "with different φ using Equation 3", yet the released B1 keeps
+# width 1.0 (1.1¹ = 1.1) and B7 uses depth 3.1 (1.2⁷ = 3.58). In two or three sentences: why does a network built
+# by the formula still cost more multiply-adds than (α·β²·γ²)^φ predicts, and what does the paper's "FLOPS" count?
+#
+# 論文 4 節は B1〜B7 を式 (3) で φ を変えて得たと述べるが、公開された B1 の幅は 1.0、B7 の深さは 3.1 である。
+# 式どおりに作ったネットワークでも計算量が (α·β²·γ²)^φ より大きくなるのはなぜか。また論文の「FLOPS」は何を数えて
+# いるか。2〜3文で答えよ。
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "efficientnet_written_rounding", "locked": false, "points": 1, "schema_version": 3, "solution": true}
+# **Answer / 解答:**
+#
+# ### BEGIN SOLUTION
+# A real network has whole layers and channels: EfficientNet's code rounds each stage's layers up (⌈1·1.2⌉ = 2
+# doubles the single-layer stages at φ = 1) and every width to a multiple of 8, so `efficientnet(1)` costs 2.6× B0
+# instead of 1.92× (the paper's footnote 3: "FLOPS may differ from theoretical value due to rounding"). The
+# released B1–B7 use hand-set coefficients and resolutions on top of that. The paper's FLOPS count the
+# multiply-adds of one forward pass (B0: 0.39B, measured 385.8M) — a count, not operations per second.
+# ### END SOLUTION
+
+# %% [markdown]
 # ## Summary / まとめ
+#
+# The cell below counts the exercises whose checks all passed in this session. Run the check cells above
+# first. 下のセルは、このセッションでチェックにすべて合格した演習を数える。先に上のチェックセルを実行すること。
 
 # %%
+# NBVAL_CHECK_OUTPUT
 checks.summary()
