@@ -101,6 +101,9 @@ MANIFEST: tuple[ReferenceCheckpoint, ...] = (
     _entry("mobilenet_v3_small_cifar_fashion_mnist_10ep", "07", "mobilenet_v3_small_cifar", "fast", 10,
            "a small-image MobileNet v3-Small on chapter 03's budget: accuracy, curves, cost per epoch "
            "(4.5 min on two threads of a bfloat16 Xeon)", target=0.94),
+    _entry("aecnn_searched_fashion_mnist_10ep", "08", "aecnn_searched", "fast", 10,
+           "the best genome of chapter 08's reference search (cnncourse/nas/reference/), retrained on chapter "
+           "03's budget: accuracy beside ResNet-20 and DenseNet-BC", target=0.935),
     _entry("efficientnet_small_fashion_mnist_10ep", "09", "efficientnet_small", "fast", 10,
            "the small-image EfficientNet (B0's widths, depths and kernels, total stride 8) on chapter 03's budget: "
            "accuracy, curves, cost per epoch (15.2 min on two threads of a bfloat16 Xeon, about 2.5 h for the "
