@@ -58,7 +58,7 @@ notebook_check()
 # | 07 | MobileNet v3 | a searched network, then hand edits: hard activations for cheap 8-bit inference, SE at a quarter of the expansion |
 # | 08 | NAS | let a search find the cell (NASNet), the latency trade-off (MnasNet), the blocks (evolution) |
 # | 09 | EfficientNet | scale depth, width and resolution together with one coefficient φ |
-# | 10 | comparison | everything side by side |
+# | 10 | comparison | every trained network measured side by side: the best network depends on what you pay for (download size, time on this CPU, accuracy) |
 #
 # **Fast mode.** With the environment variable `CNNCOURSE_FAST=1` every training cell shrinks to a few
 # hundred images and one epoch, so a notebook runs in seconds — the test suite uses it. Without it, training
