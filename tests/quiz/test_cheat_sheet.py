@@ -16,7 +16,8 @@ from cnncourse.quiz import cheat_sheet, load_glossary
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 CHAPTER_SLUGS = {"03_senet": "senet", "04_densenet": "densenet", "05_mobilenet_v1": "mobilenet_v1",
-                 "06_mobilenet_v2": "mobilenet_v2", "07_mobilenet_v3": "mobilenet_v3"}
+                 "06_mobilenet_v2": "mobilenet_v2", "07_mobilenet_v3": "mobilenet_v3", "08_nas": "nas",
+                 "09_efficientnet": "efficientnet"}
 
 
 def test_one_row_per_glossary_entry_with_both_languages() -> None:
