@@ -221,14 +221,15 @@ def front_plot(axes, rows, cost: str, label: str, scale: float = 1.0) -> list[co
     axes.plot([getattr(row, cost) * scale for row in front], [row.accuracy * 100 for row in front],
               color="black", linewidth=0.8, linestyle="--", label="Pareto front")
     axes.set(xlabel=label, ylabel="test accuracy (%)", xscale="log")
-    axes.legend(fontsize="small", loc="lower right")
+    axes.legend(fontsize="small", loc="center right")
+    axes.margins(x=0.12)
     return front
 
 
 figure = Figure(figsize=(12, 4.4), layout="constrained")
 left, right = figure.subplots(1, 2, sharey=True)
 front_macs = front_plot(left, table.rows, "macs", "multiply-adds per image (millions)", 1e-6)
-front_latency = front_plot(right, table.rows, "latency_b64_ms", "latency, batch of 64 (ms, this CPU)")
+front_latency = front_plot(right, table.rows, "latency_b64_ms", "latency, batch of 64 (ms of CPU time, this CPU)")
 left.set_title("accuracy vs multiply-adds")
 right.set_title("accuracy vs measured latency")
 display(figure)
@@ -413,17 +414,17 @@ for item in compare.TIMELINE:
     print(f"{item.year}  ch {item.chapter}  {item.architecture:<13} {item.idea:<48} {item.headline}  [{item.source}]")
 
 # %%
-figure = Figure(figsize=(12, 4.2), layout="constrained")
+figure = Figure(figsize=(12, 4.6), layout="constrained")
 axes = figure.subplots()
 years = sorted({item.year for item in compare.TIMELINE})
-for item in compare.TIMELINE:
-    same_year = [other for other in compare.TIMELINE if other.year == item.year]
-    level = same_year.index(item)
-    axes.scatter([item.year], [level], color=viz.COLORS[level % len(viz.COLORS)], zorder=3, s=50)
-    axes.annotate(f"{item.architecture} (ch {item.chapter})\n{item.idea}\n{item.headline}", (item.year, level),
-                  textcoords="offset points", xytext=(8, -6), fontsize=6.5, va="top")
-axes.set(xticks=years, xlim=(min(years) - 0.3, max(years) + 1.0), ylim=(-0.6, 3.2), yticks=[],
-         title="the architectures of the course (year of the first arXiv version)")
+for row, item in enumerate(reversed(compare.TIMELINE)):  # the earliest on top, one line each
+    color = viz.COLORS[years.index(item.year) % len(viz.COLORS)]
+    axes.scatter([item.year], [row], color=color, zorder=3, s=45)
+    axes.annotate(f"{item.architecture} (ch {item.chapter}): {item.idea} — {item.headline}", (item.year, row),
+                  textcoords="offset points", xytext=(8, -3), fontsize=7)
+axes.set(xticks=years, xlim=(min(years) - 0.2, max(years) + 3.2), ylim=(-0.7, len(compare.TIMELINE) - 0.3),
+         yticks=[], title="the architectures of the course (year of the first arXiv version)")
+axes.grid(axis="x", color="#eeeeee")
 axes.spines[["left", "top", "right"]].set_visible(False)
 display(figure)
 
