@@ -39,7 +39,8 @@
 # Image Recognition* (NASNet). CVPR 2018, arXiv:1707.07012. M. Tan, B. Chen, R. Pang, V. Vasudevan, M. Sandler,
 # A. Howard, Q. V. Le. *MnasNet: Platform-Aware Neural Architecture Search for Mobile.* CVPR 2019,
 # arXiv:1807.11626. Y. Sun, B. Xue, M. Zhang, G. G. Yen. *Completely Automated CNN Architecture Design Based on
-# Blocks* (AE-CNN). IEEE TNNLS 31(4), 2020, arXiv:1810.11875. L. Li, A. Talwalkar. *Random Search and
+# Blocks* (AE-CNN). IEEE TNNLS 31(4), 2020, arXiv:1810.11875 (arXiv title: *Automatically Evolving CNN
+# Architectures Based on Blocks*). L. Li, A. Talwalkar. *Random Search and
 # Reproducibility for Neural Architecture Search.* UAI 2019, arXiv:1902.07638.
 
 # %%
@@ -111,7 +112,7 @@ print("fast mode:", fast_mode())
 # | NASNet 2018 | two cells on CIFAR-10, stacked afterwards | 500 GPUs for 4 days | NASNet-A (6 @ 768): 3.3M parameters on CIFAR-10 | Section 4, Table 1 |
 # | NASNet 2018, transferred | the same cells, more and wider, on ImageNet | (no new search) | NASNet-A (6 @ 4032): 82.7% top-1, 88.9M parameters, 23.8B mult-adds | Table 2 |
 # | NASNet 2018, mobile | the same cells, few and narrow | (no new search) | NASNet-A (4 @ 1056): 74.0% top-1, 5.3M parameters, 564M mult-adds | Table 3 |
-# | MnasNet 2019 | a factorized space of MBConv stages, on ImageNet, phone latency in the reward | 64 TPUv2 for 4.5 days; about 8,000 models sampled |  MnasNet-A1: 75.2% top-1, 3.9M parameters, 312M mult-adds, 78 ms on a Pixel phone | Table 1 |
+# | MnasNet 2019 | a factorized space of MBConv stages, on ImageNet, phone latency in the reward | 64 TPUv2 for 4.5 days; about 8,000 models sampled |  MnasNet-A1: 75.2% top-1, 3.9M parameters, 312M mult-adds, 78 ms on a Pixel phone | Section 5, Table 1 |
 #
 # NASNet's move was to **search a small thing and reuse it**: not a whole network but two *cells* — a *normal
 # cell* that keeps the feature-map size and a *reduction cell* that halves it — found on the small CIFAR-10 and
@@ -202,7 +203,7 @@ display(figure)
 # the concatenation, and the grey-framed states are the ones left out of it. Two things the picture shows that
 # prose hides. The **normal cell** uses only the two inputs — no block feeds another — and much of it is pooling
 # and identity, cheap operations; its output concatenates $h_{i-1}$ and all five blocks, six states of F channels.
-# The **reduction cell** chains: blocks 4 and 5 read block 1's and block 2's outputs, and every operation applied
+# The **reduction cell** chains: block 4 reads blocks 1 and 2, block 5 reads block 1 and $h_i$, and every operation applied
 # to an input has stride 2 (Section 3; the course follows the authors' released code for the concatenations,
 # which Fig. 4 leaves implicit, see the comments in `nasnet.py`).
 #
@@ -341,7 +342,8 @@ display(figure)
 # how one search can find models across a range of latencies (the paper's Pareto-optimal trade-offs, Section 3).
 # The search itself ran on ImageNet with a controller like NASNet's (about 8,000 models sampled, 4.5 days on
 # 64 TPUv2, Section 5) over a *factorized hierarchical* space: the network is split into stages, and each stage
-# chooses its own block type, kernel size, squeeze-and-excitation, skip and number of layers (Section 4.1) —
+# chooses its own block type, kernel size, squeeze-and-excitation, skip, output width and number of layers
+# (Section 4.1) —
 # unlike NASNet, different stages may differ.
 #
 # ### The course's `mnasnet1_0` is torchvision's
@@ -666,10 +668,10 @@ display(figure)
 # %% [markdown]
 # Read the two pictures together. Every curve of one seed shares its first four points with the other strategy's
 # (the same initial population), so the strategies differ only in what they did with the other twelve genomes.
-# Evolution of seed 0 found the best genome of all, 78.6% validation accuracy, among its first offspring; random
+# Evolution of seed 0 found the best genome of all, 78.6% validation accuracy, in its second generation of offspring; random
 # search of seed 1 reached 77.9%, and evolution of seed 1 only 76.0%. Averaged over the two seeds the best genome
 # of evolution scored 77.3% and that of random search 76.9%: 0.4 points apart, less than the spread between the two
-# seeds of either strategy (2.6 points for evolution, 2.1 for random search). At 16 genomes per search and two
+# seeds of either strategy (2.6 points for evolution, 2.0 for random search). At 16 genomes per search and two
 # seeds this experiment cannot tell the strategies apart. What evolution did change is *where* it searched: after
 # the shared initial population, the median genome it trained scored 73.8%, random search's 69.8% — it spends its
 # budget near good genomes, which pays only when the budget is large enough for that to matter. (The "hours" column
@@ -925,7 +927,7 @@ if reference is not None:
 #   designers' knowledge (section 1). Every one of the 64 genomes of the four accuracy-only searches scored at
 #   least 54.6% after two epochs, far above chance (10%).
 # * **Measure the cost you care about, and measure it well.** Multiply-adds ranked these networks' latency well, but
-#   the time per multiply-add varied elevenfold; and latency measured during a search on a busy machine misled the
+#   the time per multiply-add varied ninefold; and latency measured during a search on a busy machine misled the
 #   latency-aware run (section 8).
 # * **What would make it convincing:** more seeds and a larger budget; re-scoring the top genomes with fresh training
 #   seeds (or a second validation subset) before choosing, to counter the winner's curse; and the full retraining of

@@ -261,7 +261,8 @@ def test_reference_search_figures_the_prose_quotes() -> None:
     assert f"{means['evolution']:.1%}" == "77.3%" and f"{means['random']:.1%}" == "76.9%"
     assert round((means["evolution"] - means["random"]) * 100, 1) == 0.4
     assert round((best[("evolution", 0)] - best[("evolution", 1)]) * 100, 1) == 2.6
-    assert round((best[("random", 1)] - best[("random", 0)]) * 100, 1) == 2.1
+    # the spread of the printed bests (77.9% - 75.9%), which is what a reader subtracts
+    assert round(best[("random", 1)] * 100, 1) - round(best[("random", 0)] * 100, 1) == pytest.approx(2.0)
     for seed in shipped.REFERENCE_SEEDS:  # the same initial population for both strategies of a seed
         first = [e.key for e in logs[("evolution", seed)][1][:4]]
         assert first == [e.key for e in logs[("random", seed)][1][:4]]
@@ -270,7 +271,7 @@ def test_reference_search_figures_the_prose_quotes() -> None:
     assert f"{medians['evolution']:.1%}" == "73.8%" and f"{medians['random']:.1%}" == "69.8%"
     text = prose()
     for quoted in ("78.6% validation accuracy", "reached 77.9%", "only 76.0%", "scored 77.3%", "random search 76.9%",
-                   "0.4 points apart", "2.6 points for evolution, 2.1 for random search", "scored 73.8%",
+                   "0.4 points apart", "2.6 points for evolution, 2.0 for random search", "scored 73.8%",
                    "random search's 69.8%"):
         assert quoted in text, quoted
     accuracy_only = [e for _, evaluations in logs.values() for e in evaluations]
