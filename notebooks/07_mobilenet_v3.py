@@ -645,7 +645,8 @@ print("\n".join(lines))
 # 20% on the phone; Small, with under a fifth of V2's multiply-adds, took 0.43 of its time, not the phone's
 # quarter. The ordering of the five networks is the phone's. Rerun the cell: on a shared machine the ratios move
 # by several hundredths (`tests/test_mobilenet_v3_chapter.py` re-measures the orderings with a margin: Small 1.0
-# and 0.75 both faster than Large, Large not slower than V2). v3 was searched and tuned for one phone's TFLite kernels; on
+# and 0.75 both faster than Large; Large against V2 it does not re-measure, because that ordering is not the same
+# on every CPU: one run of the test suite on an AMD EPYC, one thread, measured Large at 1.11× V2's time). v3 was searched and tuned for one phone's TFLite kernels; on
 # a desktop CPU with PyTorch's kernels the small layers — 5×5 depthwise convolutions, SE modules that are each a
 # pool, two tiny layers and a rescale — probably keep a fixed cost that their multiply-adds do not show (this
 # chapter does not time them layer by layer; chapter 05 does it for depthwise convolutions). A network searched
