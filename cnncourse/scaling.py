@@ -251,6 +251,31 @@ def load_results(folder: str | os.PathLike[str]) -> list[dict[str, object]]:
     return sorted(records, key=lambda r: (order[r["config"]["method"]], r["config"]["macs"], r["seed"]))
 
 
+def interleaved_latency_ms(
+    models: dict[str, tuple[torch.nn.Module, torch.Tensor]], rounds: int, warmup: int = 1
+) -> dict[str, float]:
+    """Median CPU time of one forward pass of each model, in ms, the models taking turns in every round.
+
+    Taking turns means a burst of other work on a shared machine slows every model of that round rather
+    than one model's whole measurement, so the *ratios* hold better than the absolute times. Each entry
+    is ``name: (model, input batch)``; models run in eval mode without autograd.
+    """
+    if rounds < 1:
+        raise CourseError(f"rounds must be at least 1, got {rounds}.")
+    times: dict[str, list[float]] = {name: [] for name in models}
+    with torch.inference_mode():
+        for model, x in models.values():
+            model.eval()
+            for _ in range(warmup):
+                model(x)
+        for _ in range(rounds):
+            for name, (model, x) in models.items():
+                start = time.perf_counter()
+                model(x)
+                times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnncourse.scaling", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="cnncourse/checkpoints/scaling")
@@ -293,28 +318,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-def interleaved_latency_ms(
-    models: dict[str, tuple[torch.nn.Module, torch.Tensor]], rounds: int, warmup: int = 1
-) -> dict[str, float]:
-    """Median CPU time of one forward pass of each model, in ms, the models taking turns in every round.
-
-    Taking turns means a burst of other work on a shared machine slows every model of that round rather
-    than one model's whole measurement, so the *ratios* hold better than the absolute times. Each entry
-    is ``name: (model, input batch)``; models run in eval mode without autograd.
-    """
-    if rounds < 1:
-        raise CourseError(f"rounds must be at least 1, got {rounds}.")
-    times: dict[str, list[float]] = {name: [] for name in models}
-    with torch.inference_mode():
-        for model, x in models.values():
-            model.eval()
-            for _ in range(warmup):
-                model(x)
-        for _ in range(rounds):
-            for name, (model, x) in models.items():
-                start = time.perf_counter()
-                model(x)
-                times[name].append((time.perf_counter() - start) * 1000)
-    return {name: statistics.median(values) for name, values in times.items()}

@@ -230,11 +230,14 @@ checks.check_mbconv(MBConvBlock, ((80, 80, 6, 3, 1, 0.3), (24, 40, 6, 5, 2, 0.1)
 # **Answer / 解答:**
 #
 # ### BEGIN SOLUTION
-# A real network has whole layers and channels: EfficientNet's code rounds each stage's layers up (⌈1·1.2⌉ = 2
-# doubles the single-layer stages at φ = 1) and every width to a multiple of 8, so `efficientnet(1)` costs 2.6× B0
-# instead of 1.92× (the paper's footnote 3: "FLOPS may differ from theoretical value due to rounding"). The
-# released B1–B7 use hand-set coefficients and resolutions on top of that. The paper's FLOPS count the
-# multiply-adds of one forward pass (B0: 0.39B, measured 385.8M) — a count, not operations per second.
+# A real network has whole layers, channels and map sizes. EfficientNet's code rounds each stage's layers up
+# (⌈1·1.2⌉ = 2 doubles the single-layer stages: at φ = 1 depth alone costs 1.48× B0, not 1.2×), and every stride-2
+# layer rounds its map size up (258 px ends on a 9×9 map, not 258/32 ≈ 8.1: resolution alone costs 1.49×, not
+# 1.32×); rounding the widths to multiples of 8 moves the cost little, here slightly down (1.15×, not 1.21×).
+# So `efficientnet(1)` costs 2.6× B0 instead of 1.92× (lecture section 6; the paper's footnote 3: "FLOPS may
+# differ from theoretical value due to rounding"). The released B1–B7 use hand-set coefficients and resolutions
+# on top of that. The paper's FLOPS count the multiply-adds of one forward pass (B0: 0.39B, measured 385.8M) —
+# a count, not operations per second.
 # ### END SOLUTION
 
 # %% [markdown]

@@ -111,6 +111,15 @@ def test_interleaved_latency() -> None:
         scaling.interleaved_latency_ms(models, rounds=0)
 
 
+def test_main_guard_is_the_last_statement() -> None:
+    """Under ``python -m cnncourse.scaling`` the module exits at the guard: nothing public may come after it."""
+    import ast
+
+    body = ast.parse(Path(scaling.__file__).read_text(encoding="utf-8")).body
+    guards = [i for i, node in enumerate(body) if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)]
+    assert guards == [len(body) - 1], "the `if __name__ == \"__main__\":` guard must end cnncourse/scaling.py"
+
+
 def test_train_one_is_repeatable() -> None:
     generator = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (96, 1, 28, 28), dtype=torch.uint8, generator=generator)

@@ -20,7 +20,9 @@ The checks test behaviour, and a ✗ names the classic mistake it recognises:
   without the 10% rule, no rounding, and the layers rounded to the nearest or down instead of up;
 * in the block: the SE squeeze taken from the expanded channels (MobileNet v3's rule), ReLU for swish, a
   hard-sigmoid gate, a missing shortcut, an activation after the projection, **stochastic depth active at
-  evaluation**, stochastic depth dropping the shortcut too, and kept branches not scaled by 1/(1 − p).
+  evaluation**, stochastic depth dropping the shortcut too, kept branches not scaled by 1/(1 − p), and **p
+  used as the survival probability** (branches kept with probability p instead of dropped with it; Section 5.2
+  speaks of a survival probability of 0.8, which is a drop probability of 0.2).
 
 The exercises (notebook ``solutions/09_efficientnet.ipynb``):
 
@@ -385,7 +387,23 @@ BLOCK_MESSAGES = {
     "test_time_scaling": "you scale the branch by (1 − p) at evaluation (the original stochastic-depth paper's "
     "convention). EfficientNet's code (and torchvision's StochasticDepth) scales the *kept* branches by "
     "1/(1 − p) in training instead, so evaluation uses the branch as it is.",
+    "survival": "p is the *drop* probability, not the survival probability: your block keeps each branch with "
+    "probability p (drops it with 1 − p). Section 5.2's \"survival probability 0.8\" is a drop probability of "
+    "0.2; the argument stochastic_depth_prob (torchvision's StochasticDepth(p)) is the chance that a branch is "
+    "dropped: keep it with probability 1 − p, e.g. torch.rand(N) >= p or bernoulli_(1 − p).",
 }
+
+#: Samples in the stochastic-depth probe (1×4×4 maps' worth of work per channel): enough that the dropped
+#: fraction of a correct block lies within 4 standard deviations of p (for p = 0.2: 51 ± 26 of 256), while a
+#: block that keeps branches with probability p (drops 205 of 256) lies far outside.
+SD_BATCH: int = 256
+SD_SIZE: int = 4
+
+
+def dropped_bounds(p: float, n: int = SD_BATCH) -> tuple[float, float]:
+    """The range of dropped samples accepted for drop probability ``p``: n·p ± 4·√(n·p·(1 − p))."""
+    sigma = math.sqrt(n * p * (1 - p))
+    return n * p - 4 * sigma, n * p + 4 * sigma
 
 
 def _check_stochastic_depth(checker: Checker, description: str, block: nn.Module, ref: MBConv, x: Tensor,
@@ -406,6 +424,8 @@ def _check_stochastic_depth(checker: Checker, description: str, block: nn.Module
             kinds.append("kept")
         elif torch.allclose(out_i, x_i + b_i, atol=1e-4, rtol=1e-4):
             kinds.append("unscaled")
+        elif torch.allclose(out_i, x_i + b_i / p, atol=1e-4, rtol=1e-4):
+            kinds.append("by_p")
         elif torch.allclose(out_i, torch.zeros_like(out_i), atol=1e-6):
             kinds.append("all_dropped")
         else:
@@ -423,13 +443,28 @@ def _check_stochastic_depth(checker: Checker, description: str, block: nn.Module
         checker.failed(name, f"no sample's branch was dropped in training among {len(kinds)} samples with p = "
                        f"{p:g}: apply StochasticDepth(p, 'row') (or your own per-sample Bernoulli mask) to the "
                        "branch before adding the input, in training mode.")
+    elif "by_p" in kinds and "dropped" in kinds and "other" not in kinds:
+        checker.failed(name, f"kept branches are divided by p = {p:g}; they must be divided by the survival "
+                       f"probability 1 − p = {1 - p:g}. " + BLOCK_MESSAGES["survival"])
     elif "other" in kinds:
         checker.failed(name, "in training mode some samples are neither x (branch dropped) nor x + branch / (1 − p) "
                        "(kept): drop per sample (one draw per sample, not per element or per channel) and scale "
                        "the kept ones by 1/(1 − p).")
     else:
-        checker.passed(name, f"{kinds.count('dropped')} of {len(kinds)} samples dropped their branch, the others "
-                       f"kept it scaled by 1/(1 − {p:g})")
+        dropped, n = kinds.count("dropped"), len(kinds)
+        low, high = dropped_bounds(p, n)
+        swapped_low, swapped_high = dropped_bounds(1 - p, n)
+        if low <= dropped <= high:
+            checker.passed(name, f"{dropped} of {n} samples dropped their branch (p = {p:g}: expected about "
+                           f"{n * p:.0f}, accepted {math.ceil(low)}–{math.floor(high)}), the others kept it scaled by "
+                           f"1/(1 − {p:g})")
+        elif swapped_low <= dropped <= swapped_high:
+            checker.failed(name, f"{dropped} of {n} samples dropped their branch, about n·(1 − p) = "
+                           f"{n * (1 - p):.0f} where p = {p:g} should drop about {n * p:.0f}. " + BLOCK_MESSAGES["survival"])
+        else:
+            checker.failed(name, f"{dropped} of {n} samples dropped their branch; with p = {p:g} about {n * p:.0f} "
+                           f"should (accepted {math.ceil(low)}–{math.floor(high)}): drop each sample's branch with "
+                           "probability p, one draw per sample.")
 
 
 def check_mbconv(block_class: type, cases: Sequence[tuple] = BLOCK_CASES, *, size: int = 8,
@@ -499,7 +534,8 @@ def check_mbconv(block_class: type, cases: Sequence[tuple] = BLOCK_CASES, *, siz
                     "widths), with stochastic depth on the branch in training."))
                 continue
             if ref.use_res_connect and p > 0:
-                _check_stochastic_depth(checker, description, block, ref, x, p)
+                probe = seeded_input((SD_BATCH, c_in, SD_SIZE, SD_SIZE), seed=170 + index)
+                _check_stochastic_depth(checker, description, block, ref, probe, p)
             last_block, last_x = block, x
         if last_block is not None:
             check_gradients(checker, "the last block", last_block, last_x)
@@ -509,11 +545,14 @@ def check_mbconv(block_class: type, cases: Sequence[tuple] = BLOCK_CASES, *, siz
 
 __all__ = [
     "BLOCK_CASES",
+    "BLOCK_MESSAGES",
     "CHAPTER",
+    "SD_BATCH",
     "check_compound_scaling",
     "check_cost_factor",
     "check_mbconv",
     "check_rounding",
+    "dropped_bounds",
     "reference_block",
     "reference_compound_scaling",
     "reference_cost_factor",

@@ -195,6 +195,66 @@ def test_every_block_mistake_is_named(flags: dict, message: str) -> None:
     assert message in failures(result), failures(result)
 
 
+class SurvivalAsDrop(Block):
+    """The mistake Section 5.2's "survival probability 0.8" invites: each branch is *kept* with probability p."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.block(x)
+        if not self.residual:
+            return out
+        if self.training and self.p > 0:
+            keep = (torch.rand(x.shape[0], 1, 1, 1) < self.p).float()
+            out = out * keep / (1 - self.p)
+        return out + x
+
+
+def test_p_used_as_survival_probability_fails() -> None:
+    result = checks.check_mbconv(SurvivalAsDrop)
+    assert result.status is Status.FAILED
+    text = failures(result)
+    assert "p is the *drop* probability, not the survival probability" in text, text
+    failed = [prop.name for prop in result.properties if not prop.passed]
+    # p = 0.5 cannot tell the two apart; p = 0.2 does
+    assert failed == ["stochastic depth of MBConvBlock(40, 40, 6, 5, 1, 0.2) in training mode"], failed
+
+
+def test_p_used_as_survival_probability_and_divided_by_p_fails() -> None:
+    class Student(Block):
+        def forward(self, x: Tensor) -> Tensor:
+            out = self.block(x)
+            if self.residual and self.training and self.p > 0:
+                out = out * torch.empty(x.shape[0], 1, 1, 1).bernoulli_(self.p) / self.p
+            return out + x if self.residual else out
+
+    result = checks.check_mbconv(Student)
+    assert result.status is Status.FAILED
+    assert "p is the *drop* probability" in failures(result), failures(result)
+
+
+@pytest.mark.parametrize("draw", [
+    lambda n, p: (torch.rand(n, 1, 1, 1) >= p).float(),
+    lambda n, p: (torch.rand(n, 1, 1, 1) < 1 - p).float(),
+    lambda n, p: torch.bernoulli(torch.full((n, 1, 1, 1), 1 - p)),
+])
+def test_other_correct_ways_to_draw_the_mask_pass(draw) -> None:
+    class Student(Block):
+        def forward(self, x: Tensor) -> Tensor:
+            out = self.block(x)
+            if self.residual and self.training and self.p > 0:
+                out = out * draw(x.shape[0], self.p) / (1 - self.p)
+            return out + x if self.residual else out
+
+    assert_passed(checks.check_mbconv(Student))
+
+
+def test_dropped_fraction_bounds_separate_drop_from_survival() -> None:
+    for p in (0.1, 0.2, 0.3):
+        low, high = checks.dropped_bounds(p)
+        swapped_low, _ = checks.dropped_bounds(1 - p)
+        assert 0 < low < checks.SD_BATCH * p < high < swapped_low
+    assert checks.SD_BATCH >= 256
+
+
 def test_activation_after_projection_is_named() -> None:
     class Student(Block):
         def forward(self, x: Tensor) -> Tensor:
