@@ -5,8 +5,8 @@ Nothing here is a list of results. :func:`reference_roster` reads the references
 (their files are there and verify) and which are not trained yet; :func:`load_references` loads the
 shipped ones; the ``measure_*`` functions re-measure what a learner wants to compare, live:
 
-* test accuracy on Fashion-MNIST (with flip test-time augmentation where the checkpoint's recipe used it,
-  as its training measured it), on all 10,000 test images or a subset;
+* test accuracy on Fashion-MNIST, one forward pass per image for every row (``flip_tta=True`` reproduces
+  the fast recipe's recorded figure), on all 10,000 test images or a subset;
 * parameters and multiply-adds (:func:`cnncourse.profile.count_parameters` / ``count_macs``);
 * CPU latency at batch 1 and batch 64, the models **taking turns** in every round
   (:func:`interleaved_latency`), so a background job slows all of them alike and the ratios hold even when
@@ -426,11 +426,22 @@ def pareto(rows: Sequence[CheckpointRow], cost: str = "macs", value: str = "accu
     return pareto_front(usable, cost=lambda row: getattr(row, cost), value=lambda row: getattr(row, value))
 
 
+def uses_depthwise(model: nn.Module) -> bool:
+    """Whether ``model`` has a depthwise convolution (a ``Conv2d`` with one group per input channel). Chapter 10
+    groups networks by their layers, not by their registry family: the ``nas`` family holds MnasNet (depthwise)
+    and the AE-CNN genome (plain ResNet and DenseNet units)."""
+    return any(isinstance(module, nn.Conv2d) and module.groups > 1 and module.groups == module.in_channels
+               for module in model.modules())
+
+
 def cheapest_within(rows: Sequence[CheckpointRow], cost: str | None, tolerance: float = 0.005
                     ) -> tuple[CheckpointRow, list[CheckpointRow]]:
     """(the pick, the candidates): the candidates are the rows whose accuracy is within ``tolerance`` (a
     fraction: 0.005 = half a point) of the best row's; the pick is the candidate with the lowest ``cost``
     (ties: the more accurate, then the earlier row). ``cost=None`` picks the most accurate row."""
+    if not 0 <= tolerance < 0.5:  # also rejects NaN; 0.5 would be 50 points, likely meant as half a point
+        raise CourseError(f"tolerance is a fraction of the best accuracy (0.005 = half a point), got {tolerance!r}: "
+                          "pass a number from 0 up to, not including, 0.5.")
     measured = [row for row in rows if row.accuracy is not None]
     if not measured:
         raise CourseError("No row has a measured accuracy: measure_accuracy first.")
@@ -482,7 +493,9 @@ PUBLISHED_TOP1: dict[str, Published] = {
     "resnet101": Published(78.25, f"{_HE}, Table 3 (21.75% top-1 error)", "10-crop"),
     "resnet152": Published(78.57, f"{_HE}, Table 3 (21.43% top-1 error)", "10-crop"),
     "se_resnet50": Published(76.71, "Hu et al., 2017, arXiv:1709.01507, Table 2 (23.29% top-1 error; their "
-                                    "re-implemented ResNet-50: 24.80%)", "single 224 crop"),
+                                    "re-implemented ResNet-50: 24.80%)", "single 224 crop",
+                             "timm's seresnet50 strides the 3×3 like torchvision's resnet50 (4.09G multiply-adds); "
+                             "the paper's strides the first 1×1 (3.87 GFLOPs, Table 2)"),
     "densenet121": Published(74.98, f"{_HUANG}, Table 3 (25.02% top-1 error)", "single 224 crop"),
     "densenet169": Published(76.20, f"{_HUANG}, Table 3 (23.80% top-1 error)", "single 224 crop"),
     "densenet201": Published(77.42, f"{_HUANG}, Table 3 (22.58% top-1 error)", "single 224 crop"),

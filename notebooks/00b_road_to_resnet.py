@@ -503,7 +503,8 @@ interact(explore_reductions,
 # of the submitted entries** (ensembles, lower is better), which the challenge ranked by until its last
 # classification round in 2017, and the **single-model top-1 validation accuracy** (higher is better) that
 # the efficiency-minded papers from 2017 on report. The year is that of the paper's first public version (the
-# arXiv v1; for AlexNet, NIPS 2012). Chapter 10 reuses `ROAD_TIMELINE`.
+# arXiv v1; for AlexNet, NIPS 2012). Chapter 10's timeline (`cnncourse.compare.TIMELINE`) shares its entries from
+# ResNet on, and a test keeps the two equal.
 
 # %%
 # NBVAL_CHECK_OUTPUT

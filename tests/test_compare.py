@@ -207,6 +207,23 @@ def test_cheapest_within_a_tolerance_of_the_best() -> None:
     assert compare.cheapest_within(tie, "macs")[0].name == "first"
     with pytest.raises(CourseError, match="No row has a measured accuracy"):
         compare.cheapest_within([row("none", None, 1, 1.0)], "macs")
+    # A tolerance is a fraction: 0.5 meant as "half a point" would silently mean 50 points.
+    for wrong in (0.5, 1.0, 5.0, -0.01, float("nan")):
+        with pytest.raises(CourseError, match=r"tolerance is a fraction of the best accuracy \(0.005 = half a point\)"):
+            compare.cheapest_within(rows, "macs", wrong)
+
+
+def test_uses_depthwise_looks_at_the_layers_not_the_family() -> None:
+    with torch.device("meta"):
+        nets = {name: create_model(name, in_channels=1, num_classes=10)
+                for name in ("resnet20", "densenet_bc_40_12", "aecnn_searched", "mobilenet_v1_cifar",
+                             "mobilenet_v3_small_cifar", "efficientnet_small")}
+        nets["mnasnet1_0"] = create_model("mnasnet1_0")
+    found = {name for name, net in nets.items() if compare.uses_depthwise(net)}
+    # aecnn_searched shares the "nas" family with MnasNet but is built from ResNet and DenseNet units.
+    assert model_info("aecnn_searched").family == model_info("mnasnet1_0").family
+    assert found == {"mobilenet_v1_cifar", "mobilenet_v3_small_cifar", "efficientnet_small", "mnasnet1_0"}
+    assert not compare.uses_depthwise(nn.Conv2d(8, 8, 3, groups=2))  # grouped, not depthwise
 
 
 def test_short_device_names_the_machine_not_the_core_count() -> None:
@@ -250,6 +267,13 @@ def test_published_figures_are_the_cited_ones() -> None:
     assert top1["mobilenet_v3_large"] == 75.2 and top1["mobilenet_v3_small"] == 67.4
     assert top1["efficientnet_b0"] == 77.1 and top1["efficientnet_b7"] == 84.3
     assert top1["se_resnet50"] == pytest.approx(100 - 23.29)
+    # He et al. Tables 2 (ResNet-18) and 3 (10-crop top-1 error); Huang et al. Table 3 (single crop): pinned
+    # here, since the consistency check below accepts a wrong error written with its wrong accuracy.
+    errors = {"resnet18": 27.88, "resnet34": 24.52, "resnet50": 22.85, "resnet101": 21.75, "resnet152": 21.43,
+              "densenet121": 25.02, "densenet169": 23.80, "densenet201": 22.58}
+    for name, error in errors.items():
+        assert top1[name] == pytest.approx(100 - error), name
+        assert f"{error:.2f}% top-1 error" in compare.PUBLISHED_TOP1[name].source, name
     for name, figure in compare.PUBLISHED_TOP1.items():
         assert "arXiv:" in figure.source and "Table" in figure.source, name
         assert figure.protocol, name
@@ -265,6 +289,10 @@ def test_timeline_is_in_order_cited_and_covers_every_chapter() -> None:
     assert years == sorted(years)
     assert {item.chapter for item in compare.TIMELINE} == {"01", "02", "03", "04", "05", "06", "07", "08", "09"}
     assert all("arXiv:" in item.source for item in compare.TIMELINE)
+    entries = {item.architecture: item for item in compare.TIMELINE}
+    # ../shared/REFERENCE_FIGURES.md; the two entries that chapter 00b's timeline does not cross-check.
+    assert "(36.5M): 4.00% CIFAR-10 error" in entries["Wide ResNet"].headline
+    assert "(25.6M): 3.46% CIFAR-10+ error" in entries["DenseNet"].headline
 
 
 def test_timeline_agrees_with_chapter_00b() -> None:
