@@ -29,9 +29,11 @@
 #
 # **Time.** About 45 minutes to read and run. Nothing long trains here: the scaling experiment's nine networks
 # were trained beforehand, three times each (20 minutes of one CPU thread in all), and ship as histories; the
-# notebook plots them and runs a tiny version live. Top to bottom it took 0.9 to 1.3 minutes in default mode on the
+# notebook plots them and runs a tiny version live. Top to bottom it took 1.3 minutes in default mode on the
 # course's 2-core CPU with one thread (the last code cell prints the measured figure; GPU time not measured yet).
-# With `CNNCOURSE_FAST=1` it runs in one to two minutes, every cell well under a minute.
+# With `CNNCOURSE_FAST=1` it took 0.8 minutes by the same cell, 63 s for the whole `jupyter nbconvert --execute`
+# on one thread, its longest cell 20 s (measured once on the same machine for the chapter's review; no stored
+# output shows it).
 #
 # **Paper.** M. Tan, Q. V. Le. *EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks.*
 # ICML 2019, arXiv:1905.11946. Numbers below are from the final arXiv version (v5, September 2020); the first
@@ -90,9 +92,9 @@ print("fast mode:", fast_mode())
 # %% [markdown]
 # ## 1 · The problem: scaling one dimension saturates
 #
-# By 2019 every family in this course had been made bigger in one way: ResNet by depth (ResNet-18 to ResNet-200),
-# Wide ResNet and MobileNet by width (channels), and GPipe, then the most accurate ImageNet network (84.3%
-# top-1), took 480×480 inputs (Sections 1 and 3.2). Section 3.2 of the paper scales its own baseline (B0, section 4 below) one dimension
+# The families this course has met were usually scaled in one way: ResNet by depth (ResNet-18 to ResNet-200),
+# Wide ResNet and MobileNet by width (channels), while GPipe, then the most accurate ImageNet network (84.3%
+# top-1), took 480×480 inputs — the paper's examples (Sections 1 and 3.2). Section 3.2 of the paper scales its own baseline (B0, section 4 below) one dimension
 # at a time and finds, in Fig. 3, that each helps but the gain shrinks: "the accuracy gain quickly saturate after
 # reaching 80%" (Fig. 3 caption), over width multipliers up to w = 5.0, depths up to d = 8.0 and resolutions up
 # to r = 2.5 (560×560). Its **Observation 1**: "Scaling up any dimension of network width, depth, or
@@ -313,7 +315,9 @@ for name, ours_builder, theirs_builder, size in [
 # ## 6 · B0 → B7 by two routes
 #
 # Section 4 says B1–B7 were obtained by scaling B0 "with different φ using Equation 3". The released models (the
-# authors' code, and torchvision's copies of it) use per-model numbers instead. Side by side: the published width,
+# authors' code, and torchvision's copies of it) use per-model numbers instead — a width, a depth, a resolution
+# and a dropout rate each (the resolutions are the authors' code's; torchvision evaluates its B2 weights at
+# 288 px, not 260). Side by side: the published width,
 # depth and resolution, the formula's at φ = the model's number, and the φ that each published number implies
 # (log d / log 1.2, log w / log 1.1, log(r/224) / log 1.15):
 
@@ -350,17 +354,73 @@ for phi, (variant, published) in enumerate(PUBLISHED_COEFFICIENTS.items()):
 # Three things to read off.
 #
 # **The formula's networks cost more than its own prediction.** `efficientnet(1)` costs 2.6× B0, not 1.92×;
-# `efficientnet(2)` 4.7×, not 3.7×. The continuous multipliers are rounded: each stage's number of layers is
-# rounded *up* (⌈1·1.2⌉ = 2, so at φ = 1 the two single-layer stages already double), every width is rounded to a
-# multiple of 8 with `make_divisible`, and the resolution to a whole pixel. Rounding up a depth matters most when
-# the stages are short, so the gap is largest at small φ (by φ = 7: 102.8× against 96.3×). The paper's footnote 3
-# says it in one line: "FLOPS may differ from theoretical value due to rounding."
+# `efficientnet(2)` 4.7×, not 3.7×. Which rounding does it? At φ = 1, each multiplier applied alone to B0, counted:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+c1 = compound_coefficients(1)
+
+
+def built(width: float, depth: float, resolution: int) -> tuple[EfficientNet, int]:
+    """An EfficientNet with these coefficients (on the meta device) and its multiply-adds at its resolution."""
+    with torch.device("meta"):
+        model = EfficientNet(coefficients=ScalingCoefficients(width, depth, resolution, 0.2))
+    return model, profile.count_macs(model, (3, resolution, resolution))
+
+
+def map_sides(model: EfficientNet, resolution: int) -> list[int]:
+    """The side of the feature map after the stem and after each stage, read off the built network."""
+    h, sides = torch.empty(1, 3, resolution, resolution, device="meta"), []
+    for layer in model.features[:-1]:
+        h = layer(h)
+        sides.append(h.shape[-1])
+    return sides
+
+
+def widths(model: EfficientNet) -> list[int]:
+    return [model.features[0][0].out_channels] + [s[0].out_channels for s in model.features[1:-1]] + [model.num_features]
+
+
+b0_model, b0_count = built(1.0, 1.0, B0_RESOLUTION)
+alone = {"depth": ((1.0, c1.depth, B0_RESOLUTION), c1.depth),
+         "width": ((c1.width, 1.0, B0_RESOLUTION), c1.width**2),
+         "resolution": ((1.0, 1.0, c1.resolution), GAMMA_RESOLUTION**2),
+         "all three": ((c1.width, c1.depth, c1.resolution), factor)}
+labels = {"depth": f"depth d = {c1.depth:g}", "width": f"width w = {c1.width:g}",
+          "resolution": f"resolution {c1.resolution} px (r = {GAMMA_RESOLUTION:g})", "all three": "all three: efficientnet(1)"}
+print(f"{'at φ = 1, one multiplier alone':<34} {'formula':>8} {'counted':>8}")
+alone_models = {}
+for key, (coefficients, predicted) in alone.items():
+    alone_models[key], count = built(*coefficients)
+    print(f"{labels[key]:<34} {predicted:>7.3f}× {count / b0_count:>7.3f}×")
+print(f"depth: blocks per stage {[len(s) for s in b0_model.features[1:-1]]} → "
+      f"{[len(s) for s in alone_models['depth'].features[1:-1]]} (⌈L·{c1.depth:g}⌉)")
+print(f"width: stem, stages, head {widths(b0_model)} → {widths(alone_models['width'])}\n"
+      f"       (·{c1.width:g} exactly: {[round(c * c1.width, 1) for c in widths(b0_model)]})")
+sides_b0, sides_r = map_sides(b0_model, B0_RESOLUTION), map_sides(b0_model, c1.resolution)
+print(f"resolution: ({c1.resolution}/{B0_RESOLUTION})² = {(c1.resolution / B0_RESOLUTION) ** 2:.3f} from the whole "
+      f"pixels; map sides after the stem and each stage\n       {sides_b0} → {sides_r}: the last map is "
+      f"{sides_r[-1]}×{sides_r[-1]}, ({sides_r[-1]}/{sides_b0[-1]})² = {(sides_r[-1] / sides_b0[-1]) ** 2:.2f}× B0's "
+      f"{sides_b0[-1]}×{sides_b0[-1]}, where {c1.resolution}/32 = {c1.resolution / 32:.2f}")
+
+# %% [markdown]
+# Depth does the most: each stage's number of layers is rounded *up* (⌈1·1.2⌉ = 2, so the two single-layer stages
+# double), and depth alone costs 1.48× instead of 1.2×. Resolution comes next, and not because 257.6 px becomes
+# 258 (that adds 0.3%): every stride-2 layer rounds its map size up (⌈129/2⌉ = 65, ⌈65/2⌉ = 33, …), so 258 px
+# ends on a 9×9 map where 258/32 = 8.06, and resolution alone costs 1.49× instead of 1.32×. The widths' rounding
+# to multiples of 8 (`make_divisible`) moves the cost little, and here *down*: 35.2, 17.6, 26.4, 123.2 and 211.2
+# channels round down to 32, 16, 24, 120 and 208, only 44 up to 48, so width alone costs 1.15× instead of 1.21×.
+# Rounding up a depth matters most when the stages are short, so the gap is largest at small φ (by φ = 7: 102.8×
+# against 96.3×). The paper's footnote 3 says it in one line: "FLOPS may differ from theoretical value due to
+# rounding."
 #
 # **The published models are a slower schedule.** Their coefficients grow more slowly than α^φ, β^φ: the formula
 # at φ = 1 has exactly B2's width and depth (1.1 and 1.2, 9,109,994 parameters — only its resolution, 258
-# against 260, differs), and at φ = 2 B3's 12,233,232 parameters. Yet the published costs stay close to 1.92^φ
-# for B5–B7 (26.6×, 49.4×, 97.8× against 26.1×, 50.1×, 96.3×) and fall below it for B1–B4, because their
-# resolutions (240 … 600) were chosen by hand rather than as 224·1.15^φ.
+# against 260, differs), and at φ = 2 B3's 12,233,232 parameters. The published costs fall below 1.92^φ for
+# B1–B4, whose width, depth and resolution are all below the formula's (B3: 1.20, 1.40 and 300 px against 1.33,
+# 1.73 and 341), and stay close to it for B5–B7 (26.6×, 49.4×, 97.8× against 26.1×, 50.1×, 96.3×): their depths
+# are well below the formula's (B7: 3.1 against 3.58), but their resolutions are above it (456, 528 and 600 px
+# against 451, 518 and 596), and so are B6's and B7's widths (1.80 and 2.00 against 1.77 and 1.95).
 #
 # **Table 2's FLOPS are the published route's multiply-adds.** Measured in the left half: 0.39G, 0.69G, 0.99G,
 # 1.83G, 4.39G, 10.27G, 19.07G and 37.75G against Table 2's 0.39B, 0.70B, 1.0B, 1.8B, 4.2B, 9.9B, 19B and 37B
@@ -416,17 +476,17 @@ display(figure)
 # %% [markdown]
 # **What the stored run shows** (rerun the cell: on a shared machine the times move by several percent, the
 # orderings less; `tests/test_efficientnet_chapter.py` re-measures the orderings with a margin). In the stored run
-# B0 took 36.4 ms; B1, B2 and B3 took 1.48×, 2.17× and 4.51× its time for 1.78×, 2.58× and 4.74× its
-# multiply-adds. That ratio is the least stable number here: for B3 it was 2.71× in an earlier default run and
-# 5.11× in a fast-mode run while other work loaded the machine. What held in every run: B0 < B1 < B2 < B3, both
-# MobileNets faster than B0, and the small MobileNetV3 the fastest small-image network but far from as fast as
-# its count — 0.15× efficientnet_small's multiply-adds, 0.40× its time here (0.39× and 0.50× in the other two
-# runs). Small layers (SE modules, 5×5 depthwise convolutions, activations) carry a cost per layer that a
-# multiply-add count does not show, as chapters 05–07 found. Whether B0 is slower *per multiply-add* than
-# MobileNetV2 depends on the run (0.76× of B0's time for 0.78× its multiply-adds in the stored run, 0.45× in the
-# earlier one). The paper's Table 4 compares EfficientNets with networks of many more FLOPS — B1 against
-# ResNet-152 (5.7× faster), B7 against GPipe (6.1×) — not with MobileNets of similar FLOPS; this CPU supports no
-# claim that EfficientNet is the faster of two networks with the same count.
+# B0 took 47.7 ms; B1, B2 and B3 took 1.53×, 2.00× and 4.08× its time for 1.78×, 2.58× and 4.74× its
+# multiply-adds. These time ratios are the least stable numbers here: they move from run to run, most when other
+# work loads the machine. What the test re-measures (10% margins) is the order: B0 < B1 < B2 < B3, and both
+# MobileNets no slower than B0. In the stored run the small MobileNetV3 is the fastest small-image network but far
+# from as fast as its count — 0.15× efficientnet_small's multiply-adds, 0.49× its time here. Small layers (SE
+# modules, 5×5 depthwise convolutions, activations) carry a cost per layer that a multiply-add count does not
+# show, as chapters 05–07 found. One run on a shared CPU does not settle whether B0 is slower *per multiply-add*
+# than MobileNetV2 (0.71× of B0's time for 0.78× its multiply-adds in the stored run). The paper's Table 4
+# compares EfficientNets with networks of many more FLOPS — B1 against ResNet-152 (5.7× faster), B7 against GPipe
+# (6.1×) — not with MobileNets of similar FLOPS; this CPU supports no claim that EfficientNet is the faster of two
+# networks with the same count.
 #
 # ## 8 · The experiment: width, depth, resolution or compound, on Fashion-MNIST
 #
@@ -625,9 +685,8 @@ print(f"one training step of 128 images: {per_step:.2f} s with {torch.get_num_th
       f"{per_step * 469 / 60:.0f} min per epoch here, {per_step * 469 * 10 / 60:.0f} min for the reference's 10 epochs")
 
 # %% [markdown]
-# One training step of 128 images took 4.80 s in the stored run, on one thread (6.1 s and 12.0 s in other runs
-# made for this chapter while other work shared the CPU): 38 minutes or more per epoch, about six hours or more for
-# the ten epochs — which is why the reference checkpoint was not trained on this machine. The live run's
+# One training step of 128 images took 7.54 s in the stored run, on one thread (it depends on what else shares
+# the CPU): 59 minutes or more per epoch, about ten hours or more for the ten epochs — which is why the reference checkpoint was not trained on this machine. The live run's
 # accuracies above (47.9% and 56.2% after two epochs on 2,000 images) show only that the pipeline learns.
 #
 # ## 10 · Try it: φ, α, β, γ

@@ -27,11 +27,15 @@ from cnncourse.layers.mbconv import MBConv
 from cnncourse.models import create_model
 from cnncourse.models.efficientnet import (
     EFFICIENTNET_B0_TABLE1,
+    GAMMA_RESOLUTION,
     PUBLISHED_COEFFICIENTS,
+    EfficientNet,
+    ScalingCoefficients,
     compound_coefficients,
     efficientnet,
     efficientnet_b0,
     flops_growth_per_step,
+    scaling_comparison,
 )
 from cnncourse.train import History
 
@@ -181,6 +185,86 @@ def test_two_routes_against_table_2_and_the_prose() -> None:
     assert "B7   600  66,347,960    37.75G  97.8" in table
 
 
+def _alone_factors() -> dict[str, float]:
+    """Multiply-adds of B0 with one φ = 1 multiplier applied alone (and all three), relative to B0."""
+    c = compound_coefficients(1)
+
+    def count(width: float, depth: float, resolution: int) -> int:
+        with torch.device("meta"):
+            model = EfficientNet(coefficients=ScalingCoefficients(width, depth, resolution, 0.2))
+        return profile.count_macs(model, (3, resolution, resolution))
+
+    b0 = count(1.0, 1.0, 224)
+    return {"depth": count(1.0, c.depth, 224) / b0, "width": count(c.width, 1.0, 224) / b0,
+            "resolution": count(1.0, 1.0, c.resolution) / b0, "all": count(c.width, c.depth, c.resolution) / b0}
+
+
+def test_which_rounding_makes_the_formula_cost_more() -> None:
+    factors = _alone_factors()
+    text = stored_text("def map_sides(")
+    for label, key, formula in [("depth d = 1.2", "depth", 1.2), ("width w = 1.1", "width", 1.21),
+                                ("resolution 258 px (r = 1.15)", "resolution", GAMMA_RESOLUTION**2),
+                                ("all three: efficientnet(1)", "all", flops_growth_per_step())]:
+        assert re.search(rf"^{re.escape(label)}\s+{formula:.3f}×\s+{factors[key]:.3f}×$", text, re.M), label
+    assert "[1, 2, 2, 3, 3, 4, 1] → [2, 3, 3, 4, 4, 5, 2]" in text
+    assert "[32, 16, 24, 40, 80, 112, 192, 320, 1280] → [32, 16, 24, 48, 88, 120, 208, 352, 1408]" in text
+    assert "[112, 112, 56, 28, 14, 14, 7, 7] → [129, 129, 65, 33, 17, 17, 9, 9]" in text
+    assert "(258/224)² = 1.327" in text and "(9/7)² = 1.65× B0's 7×7, where 258/32 = 8.06" in text
+    # the order the prose gives: depth the largest excess, resolution next, width below its formula
+    assert factors["depth"] / 1.2 > factors["resolution"] / GAMMA_RESOLUTION**2 > 1 > factors["width"] / 1.21
+    p = prose()
+    assert (f"depth alone costs {factors['depth']:.2f}× instead of 1.2×" in p
+            and f"resolution alone costs {factors['resolution']:.2f}× instead of 1.32×" in p
+            and f"width alone costs {factors['width']:.2f}× instead of 1.21×" in p)
+    assert "ends on a 9×9 map where 258/32 = 8.06" in p and "(that adds 0.3%)" in p
+    assert round((258 / 224) ** 2 / GAMMA_RESOLUTION**2 - 1, 3) == 0.003
+    # the solutions' written answer quotes the same figures
+    answer = " ".join(re.sub(r"\n#\s?", " ", (ROOT / "solutions" / "09_efficientnet.py").read_text()).split())
+    assert (f"depth alone costs {factors['depth']:.2f}× B0, not 1.2×" in answer and "9×9 map" in answer
+            and f"resolution alone costs {factors['resolution']:.2f}×, not 1.32×" in answer
+            and f"({factors['width']:.2f}×, not 1.21×)" in answer)
+
+
+def test_published_coefficients_against_the_formula_as_the_prose_says() -> None:
+    rows = {row.name[-2:]: row for row in scaling_comparison()}
+    for variant in ("b1", "b2", "b3", "b4"):  # all three below the formula
+        pub, formula = rows[variant].published, rows[variant].formula
+        assert pub.width < formula.width and pub.depth < formula.depth and pub.resolution < formula.resolution
+    for variant in ("b5", "b6", "b7"):  # depth below, resolution above
+        pub, formula = rows[variant].published, rows[variant].formula
+        assert pub.depth < formula.depth and pub.resolution > formula.resolution
+    assert [rows[v].formula.resolution for v in ("b5", "b6", "b7")] == [451, 518, 596]
+    assert rows["b6"].published.width > rows["b6"].formula.width and rows["b7"].published.width > rows["b7"].formula.width
+    b3 = rows["b3"].formula
+    p = prose()
+    assert f"against {b3.width:.2f}, {b3.depth:.2f} and {b3.resolution}" in p
+    assert "against 451, 518 and 596" in p and "(1.80 and 2.00 against 1.77 and 1.95)" in p
+
+
+def test_torchvision_evaluates_b2_at_288_pixels() -> None:
+    import torchvision
+
+    transforms = torchvision.models.EfficientNet_B2_Weights.IMAGENET1K_V1.transforms()
+    assert transforms.crop_size == [288] and PUBLISHED_COEFFICIENTS["b2"].resolution == 260
+    assert "torchvision evaluates its B2 weights at 288 px, not 260" in prose()
+
+
+def test_quiz_items_name_the_paper_version_and_the_released_coefficients() -> None:
+    import yaml
+
+    bank = yaml.safe_load((ROOT / "cnncourse" / "quiz" / "bank" / "efficientnet.yaml").read_text(encoding="utf-8"))
+    items = {item["id"]: item for item in bank["items"]}
+    correct = next(o for o in items["efficientnet-010"]["options"] if o["correct"])
+    assert "6.7" in correct["text"]["en"] and "6.7" in correct["text"]["ja"]
+    assert "83.0%" in correct["feedback"]["en"] and "83.0%" in correct["feedback"]["ja"]
+    assert not any("6.3 points" in o["text"]["en"] for o in items["efficientnet-010"]["options"])
+    fourth = items["efficientnet-020"]["options"][3]
+    assert "paper's account" in fourth["text"]["en"] and "論文の説明では" in fourth["text"]["ja"]
+    for text in (fourth["feedback"]["en"], items["efficientnet-002"]["explanation"]["en"]):
+        assert "width 1.0, depth 1.1, 240 px" in text and "dropout" in text
+    assert "φ alone" not in items["efficientnet-002"]["explanation"]["en"]
+
+
 # ---------------------------------------------------------------------------------------------------
 # Section 7: latency
 # ---------------------------------------------------------------------------------------------------
@@ -323,9 +407,9 @@ def test_step_and_live_run_prose() -> None:
     assert f"({accs[0]}% and {accs[1]}% after two epochs on 2,000 images)" in text
 
 
-def test_stored_run_time_is_the_quoted_range() -> None:
+def test_stored_run_time_is_the_quoted_figure() -> None:
     minutes = float(re.search(r"notebook ran in (\d+\.\d) min", stored_text("notebook ran in")).group(1))
-    assert 0.9 <= minutes <= 1.3 and "0.9 to 1.3 minutes in default mode" in prose()
+    assert f"Top to bottom it took {minutes} minutes in default mode" in prose()
 
 
 def test_small_image_network_counts() -> None:
