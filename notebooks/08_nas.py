@@ -30,7 +30,7 @@
 #
 # **Time.** About 45 minutes to read and run. The longer searches this chapter plots ship with the course as
 # their logs (`cnncourse/nas/reference/`); the live search of section 6 takes a few minutes by default. Top to
-# bottom the notebook took about four minutes on the course's 2-core CPU with one thread while other work ran (the
+# bottom the notebook took about five minutes on the course's 2-core CPU with one thread while other work ran (the
 # last code cell prints the measured figure; GPU time not measured). With `CNNCOURSE_FAST=1` it runs
 # in under a minute.
 #
@@ -86,6 +86,8 @@ from cnncourse.models.mnasnet import HARD_LATENCY_CONSTRAINT, SOFT_LATENCY_CONST
 from cnncourse.models.nasnet import (
     NASNET_A_NORMAL_CELL,
     NASNET_A_REDUCTION_CELL,
+    CellBlock,
+    CellSpec,
     NasNetACell,
     nasnet_a_cifar_small,
 )
@@ -283,12 +285,26 @@ for index, cell in enumerate(nasnet.cells):
 cells_total = sum(profile.count_parameters(cell) for cell in nasnet.cells)
 print(f"cells: {cells_total:,} of {profile.count_parameters(nasnet):,} parameters "
       f"({cells_total / profile.count_parameters(nasnet):.1%}); the rest is the stem and the classifier")
+strided_identities = sum(op == "identity" and source in (0, 1) for block in NASNET_A_REDUCTION_CELL.blocks
+                         for source, op in ((block.left_input, block.left_op), (block.right_input, block.right_op)))
+print(f"identities on h_i or h_(i-1) in NASNet-A's reduction cell (the ones with stride 2): {strided_identities}")
+# A made-up reduction cell whose block 3 passes h_i through an identity: here the F² + 2F term counts.
+custom_spec = CellSpec("custom reduction", NASNET_A_REDUCTION_CELL.blocks[:2] + (
+    CellBlock(0, "identity", 1, "sep_3x3"),) + NASNET_A_REDUCTION_CELL.blocks[3:], NASNET_A_REDUCTION_CELL.concat)
+custom = NasNetACell(custom_spec, current_channels=96, previous_channels=96, channels=32, reduction=True,
+                     previous_is_larger=False)
+print(f"custom reduction cell with identity(h_i), stride 2: formula {cell_parameters(custom):,}  "
+      f"PyTorch {profile.count_parameters(custom):,}  (the strided identity: {32 * 32 + 2 * 32:,})")
 
 # %% [markdown]
 # The formula and PyTorch agree for every cell, and the cells hold 98.8% of the network's parameters. In both
 # cell types five of the ten operations are separable convolutions, and they carry the weights; the pooling and
 # identity operations cost none. Because the F² terms dominate, the count roughly quadruples from one stack to the
-# next as F doubles (cells 0–1 about 7,000, cells 6–7 over 80,000). Exercise 4 asks you to write this count.
+# next as F doubles (cells 0–1 about 7,000, cells 6–7 over 80,000). One term of the formula is never used by
+# NASNet-A: its reduction cell has no identity on h_i or h_{i-1} (its only identity reads block 2, already halved),
+# so no operation there needs the strided ReLU-1×1-BN. The made-up cell above, with an identity on h_i, shows that
+# term too (F² + 2F = 1,088 at F = 32). Exercise 6 asks you to write this count, and its check includes such a
+# cell.
 #
 # ## 4 · The idea, part 2: MnasNet puts measured latency into the reward
 #
@@ -440,13 +456,13 @@ display(figure)
 
 # %% [markdown]
 # Across the 54 distinct genomes, multiply-adds span a factor of about 50 (2.0M to 102.9M) and the re-timed latency
-# a factor of about 11 (0.40 to 4.55 ms) in the stored run. Here multiply-adds do rank latency well (rank
-# correlation 0.93) — these
+# a factor of about 15 (0.55 to 8.27 ms) in the stored run. Here multiply-adds do rank latency well (rank
+# correlation 0.90) — these
 # networks are made of ordinary convolutions, not chapter 05's depthwise ones — yet the time per multiply-add still
-# varies ninefold: the smallest genomes pay a fixed cost per layer (BatchNorm, concatenations, pooling, the
+# varies twelvefold: the smallest genomes pay a fixed cost per layer (BatchNorm, concatenations, pooling, the
 # framework's overhead per operation) that their few multiply-adds do not show, while a wide RBU at full resolution
 # keeps the arithmetic busy. The latency the search logged, one median of five runs per genome while other work
-# shared the CPU, agrees only roughly with the same genomes re-timed in turns (rank correlation 0.85). MnasNet
+# shared the CPU, agrees only roughly with the same genomes re-timed in turns (rank correlation 0.84). MnasNet
 # measured its latencies by running every model on a phone (abstract, Section 3); a search that puts latency into
 # its reward needs such a quiet, dedicated device. Section 8 shows what happens without one.
 #
@@ -615,7 +631,7 @@ print(f"the same search again: {resumed.trained} trained, {resumed.replayed} rep
 print(f"the live log's first line: {(live_folder / 'evolution.jsonl').read_text().splitlines()[0][:150]}…")
 
 # %% [markdown]
-# Evolution trained its six genomes in 135 s, random search in 106 s in the stored run, and all twelve evaluations
+# Evolution trained its six genomes in 116 s, random search in 142 s in the stored run, and all twelve evaluations
 # equal the shipped logs' first six, genome for genome and to the last validation image: a search is deterministic
 # for its seed and the training for its training seed (one thread). The second call trained nothing: it found the log, replayed its six evaluations and reached the
 # same best genome — that is how an interrupted search resumes, and how the shipped logs below are read. Note that
@@ -644,7 +660,16 @@ for (strategy, seed), (_, evaluations) in logs.items():
           f"{best.accuracy:>19.1%}  {best.genome.describe()}")
 for strategy in shipped.REFERENCE_STRATEGIES:
     bests = [max(e.fitness for e in logs[(strategy, seed)][1]) for seed in shipped.REFERENCE_SEEDS]
-    print(f"{strategy}: mean best over the seeds {statistics.mean(bests):.1%}")
+    after_shared = [e.accuracy for seed in shipped.REFERENCE_SEEDS
+                    for e in logs[(strategy, seed)][1][shipped.REFERENCE_POPULATION:]]
+    print(f"{strategy}: mean best over the seeds {statistics.mean(bests):.1%}, spread between the seeds' bests "
+          f"{(max(bests) - min(bests)) * 100:.2f} points; median of evaluations {shipped.REFERENCE_POPULATION + 1}-"
+          f"{shipped.REFERENCE_BUDGET} (after the shared initial population), both seeds pooled "
+          f"({len(after_shared)} genomes): {statistics.median(after_shared):.1%}")
+lowest = min(((strategy, seed, e) for (strategy, seed), (_, evaluations) in logs.items() for e in evaluations),
+             key=lambda item: item[2].accuracy)
+print(f"lowest of all {sum(len(evaluations) for _, evaluations in logs.values())} trainings: "
+      f"{lowest[2].accuracy:.1%} ({lowest[0]}, seed {lowest[1]}: {lowest[2].genome.describe()})")
 
 # %%
 figure = Figure(figsize=(11, 3.8), layout="constrained")
@@ -671,9 +696,10 @@ display(figure)
 # Evolution of seed 0 found the best genome of all, 78.6% validation accuracy, in its second generation of offspring; random
 # search of seed 1 reached 77.9%, and evolution of seed 1 only 76.0%. Averaged over the two seeds the best genome
 # of evolution scored 77.3% and that of random search 76.9%: 0.4 points apart, less than the spread between the two
-# seeds of either strategy (2.6 points for evolution, 2.0 for random search). At 16 genomes per search and two
+# seeds of either strategy (2.64 points for evolution, 2.05 for random search). At 16 genomes per search and two
 # seeds this experiment cannot tell the strategies apart. What evolution did change is *where* it searched: after
-# the shared initial population, the median genome it trained scored 73.8%, random search's 69.8% — it spends its
+# the shared initial population (evaluations 5–16 of each search, both seeds pooled, 24 genomes per strategy), the
+# median genome it trained scored 73.8%, random search's 69.8% — it spends its
 # budget near good genomes, which pays only when the budget is large enough for that to matter. (The "hours" column
 # is wall-clock time on a shared machine; seed 1's searches ran while more work shared the CPU.)
 #
@@ -701,6 +727,10 @@ front = pareto_front(evaluated, cost="parameters")
 print(f"Pareto front against parameters ({len(front)} of {len(evaluated)} genomes):")
 for e in front:
     print(f"  {e.parameters:>8,} parameters  {e.accuracy:.1%}  {e.genome.describe()}")
+latency_front = pareto_front(evaluated, cost="latency_ms")
+print(f"Pareto front against the latency logged during the searches ({len(latency_front)} of {len(evaluated)} genomes):")
+for e in latency_front:
+    print(f"  {e.latency_ms:>5.2f} ms  {e.parameters:>8,} parameters  {e.accuracy:.1%}  {e.genome.describe()}")
 
 # %% [markdown]
 # Seven genomes form the front against parameters, from 2,890 parameters at 54.7% to the best genome at 56,506 and
@@ -756,7 +786,8 @@ display(figure)
 # of two layers with k = 8 on the 7×7 map (32 → 48 channels), two more poolings (7 → 3 → 1) and a 16-channel RBU on a
 # single pixel, where its 3×3 convolution sees nothing but the centre of its kernel. Nobody would design that end by
 # hand; the search kept it because this genome scored best after two epochs on 2,048 images, and the last unit costs
-# little. Whether the design survives full training is what the retrained checkpoint of section 9 will answer.
+# little. Whether the design survives full training is what the retrained checkpoint of section 9 answers (it does
+# not, at this budget).
 #
 # ## 8 · A latency-aware search: the same loop with MnasNet's reward
 #
@@ -777,6 +808,14 @@ for label, evaluations in (("accuracy only", plain), ("MnasNet reward", aware)):
           f"{statistics.median(e.latency_ms for e in evaluations):.2f} ms; best: accuracy {best.accuracy:.1%}, "
           f"{best.latency_ms:.2f} ms, reward {mnasnet_reward(best.accuracy, best.latency_ms, target):.4f}  "
           f"{best.genome.describe()}")
+plain_winner = max(plain, key=lambda e: e.fitness)
+print(f"the accuracy-only winner with its logged {plain_winner.latency_ms:.2f} ms would score a reward of "
+      f"{mnasnet_reward(plain_winner.accuracy, plain_winner.latency_ms, target):.4f}")
+for index, e in enumerate(aware):
+    if index >= aware_header["settings"]["population_size"] and e.key == plain[index].key:
+        print(f"evaluation {index + 1} of both runs trained the same genome: accuracy {e.accuracy:.1%} in the "
+              f"latency-aware run, logged at {e.latency_ms:.1f} ms (reward {e.fitness:.3f}) against "
+              f"{plain[index].latency_ms:.2f} ms in the accuracy-only run  {e.genome.describe()}")
 both = {e.key: e for e in plain + aware}
 torch.manual_seed(0)
 aware_models = {key: e.genome.build(in_channels=1, num_classes=10).eval()
@@ -808,10 +847,13 @@ display(figure)
 # within the target against 5. Its best reward went to a small genome, DBU(2x, k=8) → PU(max) → RBU(2x, 32ch): 73.1%
 # at 1.21 ms. But it did **not** find the genome with the best reward. The accuracy-only winner, with its logged
 # 2.74 ms, scores a reward of 0.7800 — more than anything the latency-aware run found (0.7687). In the latency-aware
-# run that winner's parent, a genome of 77.8% accuracy, was timed at 19.3 ms in a moment when other work held the
-# CPU, so its reward fell to 0.674 and selection dropped the whole line. The re-timing above says how far the
-# logged latencies stray from the ones measured in turns (by factors of 0.7 to 7.2 in the stored run). A latency-aware search is only
-# as good as its latency measurements: MnasNet timed each model on real phones.
+# run that winner's parent (the winner is this genome with one more max-pooling), a genome of 77.8% accuracy trained
+# as evaluation 5 of both runs, was timed at 19.3 ms in a moment when other work held the CPU, so its reward fell to
+# 0.674 and selection dropped the whole line. The same genome was logged at 7.46 ms in the accuracy-only run, and
+# the other genomes both runs trained in their first generation of offspring were timed far apart too (3.16 ms in
+# one run, 23.2 ms in the other, for one of them). The re-timing above says how far the logged latencies stray from the ones
+# measured in turns (by factors of 0.6 to 6.8 in the stored run). A latency-aware search is only as good as its
+# latency measurements: MnasNet timed each model on real phones.
 #
 # ## 9 · See it work: the searched network beside the hand-designed ones
 #
@@ -844,17 +886,19 @@ for name, model in contenders.items():
 # each hand-designed network was scored once: the maximum of many noisy estimates overstates the winner (the
 # "winner's curse"; a fresh training seed or other validation images would give it less). Trained fully, ResNet-20
 # reaches 93.5–93.6% with the fast recipe's 10 epochs on this course's data (`benchmarks/README.md`); the
-# retrained genome has to be compared with that, not with 72.8%. At batch 1 the searched genome and ResNet-20 took
-# about the same time in the stored run (3.57 and 3.59 ms), DenseNet-BC-40 about twice as long (6.73 ms).
+# retrained genome has to be compared with that, not with 72.8%. At batch 1 the searched genome took less time than
+# ResNet-20 in the stored run (2.66 against 3.12 ms), DenseNet-BC-40 more than twice as long as either (6.86 ms).
 #
-# ### The reference checkpoint
+# ### The reference checkpoint: the searched genome trained fully
 #
-# The searched genome is retrained with the course's reference recipe (the fast recipe, 10 epochs on all 60,000
-# training images, chapter 03's budget; target 93.5% test accuracy) as `aecnn_searched_fashion_mnist_10ep`. When
-# it is installed, the cell below loads it and prints what its training recorded. When it is not, it says so and
-# how to train it — no accuracy of the retrained network is quoted in this chapter until it exists.
+# The proxy ranks; full training decides. The searched genome was retrained with the course's reference recipe —
+# the fast recipe, 10 epochs on all 60,000 training images, chapter 03's budget, with the target of 93.5% test
+# accuracy the chapter's issue set — as `aecnn_searched_fashion_mnist_10ep`. ResNet-20 (chapter 03) and
+# DenseNet-BC-40 (chapter 04) were trained with the same recipe and epochs. The first cell loads the searched
+# network's checkpoint; the second puts what the three trainings recorded side by side.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 from cnncourse.pretrained import list_checkpoints, load_pretrained
 from cnncourse.references import MANIFEST
 
@@ -866,13 +910,84 @@ installed = {info.name for info in list_checkpoints()}
 if CHECKPOINT in installed:
     reference = load_pretrained(CHECKPOINT)
     metadata = reference.checkpoint_metadata
+    gap = metadata["test_accuracy"] - target_accuracy
     print(f"{CHECKPOINT}: {metadata['epochs']} epochs, {metadata['wall_time_s'] / 60:.0f} min on "
           f"{metadata['device']}; recorded test accuracy {metadata['test_accuracy']:.2%} "
-          f"(target {target_accuracy:.1%})\ntrained with: {metadata['command']}")
+          f"(target {target_accuracy:.1%}: {'met' if gap >= 0 else 'missed'} by {abs(gap) * 100:.2f} points)\n"
+          f"trained with: {metadata['command']}")
 else:
     reference = None
     print(f"The reference checkpoint {CHECKPOINT} is not trained yet ({recipe} recipe, {epochs} epochs, "
           f"target {target_accuracy:.1%}).\nTrain it with: {shipped.SEARCHED_TRAIN_COMMAND}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+HAND_CHECKPOINTS = {"resnet20": "resnet20_fashion_mnist_10ep", "densenet_bc_40_12": "densenet_bc_40_12_fashion_mnist_10ep"}
+recorded = {"aecnn_searched": reference.checkpoint_metadata} if reference is not None else {}
+recorded.update({name: load_pretrained(checkpoint).checkpoint_metadata
+                 for name, checkpoint in HAND_CHECKPOINTS.items() if checkpoint in installed})
+print(f"{'network':<18} {'parameters':>10} {'MACs':>6} {'epochs':>6} {'test accuracy':>13} {'after epoch 1':>13} "
+      f"{'last-epoch train':>16}  trained on")
+for name, meta in recorded.items():
+    history = meta["history"]
+    print(f"{name:<18} {meta['params']:>10,} {meta['macs'] / 1e6:>5.1f}M {meta['epochs']:>6} "
+          f"{meta['test_accuracy']:>13.2%} {history['val_accuracy'][0]:>13.1%} {history['train_accuracy'][-1]:>16.1%}  "
+          f"{meta['device']}, {meta['wall_time_s'] / 60:.0f} min")
+if len(recorded) == 3:
+    searched, resnet, dense = (recorded[name] for name in ("aecnn_searched", "resnet20", "densenet_bc_40_12"))
+    print(f"the same recipe and epochs for all three: "
+          f"{all(meta['history']['config'] == searched['history']['config'] for meta in recorded.values())}; "
+          f"the same machine: {len({meta['device'] for meta in recorded.values()}) == 1}")
+    print(f"aecnn_searched: {(target_accuracy - searched['test_accuracy']) * 100:.2f} points short of the "
+          f"{target_accuracy:.1%} target, {(resnet['test_accuracy'] - searched['test_accuracy']) * 100:.2f} points "
+          f"below ResNet-20, {(dense['test_accuracy'] - searched['test_accuracy']) * 100:.2f} below DenseNet-BC-40")
+    print(f"aecnn_searched's size: {searched['params'] / resnet['params']:.2f} of ResNet-20's parameters and "
+          f"{searched['params'] / dense['params']:.2f} of DenseNet-BC-40's; {searched['macs'] / resnet['macs']:.2f}× "
+          f"ResNet-20's multiply-adds, {searched['macs'] / dense['macs']:.2f}× DenseNet-BC-40's")
+    proxy = {"aecnn_searched": best_overall.accuracy, **{name: hand[name]["accuracy"] for name in HAND_CHECKPOINTS}}
+    print("order on the search's proxy (2 epochs, 2,048 images): " + " > ".join(
+        f"{name} {proxy[name]:.1%}" for name in sorted(proxy, key=proxy.get, reverse=True)))
+    print("order after full training (10 epochs, 60,000 images): " + " > ".join(
+        f"{name} {recorded[name]['test_accuracy']:.2%}"
+        for name in sorted(recorded, key=lambda name: recorded[name]["test_accuracy"], reverse=True)))
+else:
+    print(f"Needs the reference checkpoints {CHECKPOINT} and {', '.join(HAND_CHECKPOINTS.values())}: "
+          "python -m cnncourse references --train-missing")
+
+# %% [markdown]
+# The test accuracy after every epoch — the figure the recipe measures (the weight average, flip test-time
+# augmentation) — for the three trainings, and the searched genome's distance to ResNet-20's:
+
+# %%
+from cnncourse.train import History, evaluate
+
+if recorded:
+    display(viz.plot_history([History.from_dict(meta["history"]) for meta in recorded.values()],
+                             labels=list(recorded)))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+if recorded:
+    print("test accuracy after each epoch (%):")
+    for name, meta in recorded.items():
+        print(f"  {name:<18} " + " ".join(f"{value * 100:5.1f}" for value in meta["history"]["val_accuracy"]))
+    if {"aecnn_searched", "resnet20"} <= set(recorded):
+        behind = [100 * (r - s) for s, r in zip(recorded["aecnn_searched"]["history"]["val_accuracy"],
+                                                recorded["resnet20"]["history"]["val_accuracy"])]
+        print(f"  {'behind ResNet-20':<18} " + " ".join(f"{value:5.1f}" for value in behind))
+
+# %% [markdown]
+# One more measurement: the loaded network on test images here, in float32 and with the flip test-time
+# augmentation its recipe used (the first 2,000 of the 10,000; fast mode: 256 —
+# `tests/test_reference_checkpoints.py` re-measures the recorded figure on all 10,000):
+
+# %%
+if reference is not None:
+    flip_tta = bool(reference.checkpoint_metadata["history"]["config"].get("flip_tta", False))
+    measured_now = evaluate(reference, data.fashion_mnist(train=False).take(256 if fast_mode() else 2_000),
+                            amp=False, flip_tta=flip_tta)
+    print(f"test accuracy measured now on the first {measured_now['count']:,} test images "
+          f"(float32, flip TTA {flip_tta}): {measured_now['accuracy']:.2%}")
 
 # %%
 train_set = data.fashion_mnist(train=True)
@@ -896,42 +1011,55 @@ for name, seconds in per_step.items():
     print(f"{name}: one training step of 128 images {seconds * 1000:,.0f} ms ({threads} thread"
           f"{'s' if threads != 1 else ''}, float32); 469 steps: about {seconds * 469 / 60:.1f} min per epoch here")
 print(f"aecnn_searched takes {per_step['aecnn_searched'] / per_step['resnet20']:.1f}× ResNet-20's time per step")
-if reference is not None:
-    from cnncourse.train import History, evaluate
-
-    display(viz.plot_history([History.from_dict(reference.checkpoint_metadata["history"])],
-                             labels=["aecnn_searched (reference)"]))
-    measured_now = evaluate(reference, data.fashion_mnist(train=False).take(2_000 if not fast_mode() else 256))
-    print(f"test accuracy measured now on {measured_now['count']:,} test images: {measured_now['accuracy']:.2%}")
 
 # %% [markdown]
-# **What the stored output shows.** The checkpoint was not trained when the stored output was made, so no accuracy of
-# the retrained network is quoted in this chapter. One training step of 128 images took 1,031 ms for the searched
-# genome and 488 ms for ResNet-20 in the same rounds (one thread, float32, other work sharing the CPU): about
-# 8 minutes per epoch here, 2.1 times ResNet-20's cost. Training is where the genome is slower: its first two units
-# run four 32-channel bottleneck blocks at the full 28×28 (ResNet-20 keeps only 16 channels there), which the
-# backward pass at batch 128 makes expensive, while at batch 1 (section 9's table) per-layer overheads weigh more. When the checkpoint is installed, the cells above print its recorded accuracy,
-# its curves and an accuracy measured now on 2,000 test images instead.
+# **What full training says.** Trained fully, the searched genome reached **91.39%** test accuracy. That is 2.11
+# points short of the 93.5% target, 2.14 points below ResNet-20 (93.53%) and 2.42 below DenseNet-BC-40 (93.81%),
+# with the same recipe and epochs. ResNet-20's repeated 10-epoch runs lie within 93.53–93.64% (`benchmarks/README.md`),
+# so a gap of two points is not seed noise. The proxy's order is turned upside down: the genome that beat both
+# hand-designed networks after two epochs on 2,048 images (78.6% against 75.1% and 72.8%) comes last after ten
+# epochs on 60,000. It has a fifth of ResNet-20's parameters (0.21) and a third of DenseNet-BC-40's (0.32), at
+# 1.13× ResNet-20's multiply-adds. The curves say where the points went. After the first epoch it was already 5.0
+# points behind ResNet-20, and 2.1 points behind at the end. In the last epoch, which trains without augmentation, its
+# training accuracy (91.4%) was no higher than its test accuracy, while ResNet-20's reached 94.6%: the network of
+# 56,506 parameters underfits — it fits the images it trains on no better than images it has never seen — and its
+# curve still rises at the last epoch. The proxy could see neither. Two epochs on 2,048 images reward a network that
+# learns fast from little, and a small network that pools early does; the proxy ranked genomes by how they start,
+# not by where they end, and the search kept the best of 54 such scores (the winner's curse above).
+#
+# The training times in the table do not compare: the searched genome trained on one thread of an AMD EPYC
+# (33 min), ResNet-20 and DenseNet-BC-40 on two threads of an Intel Xeon (13 and 64 min). The steps
+# timed here in turns do compare: one training step of 128 images took 750 ms for the searched genome and
+# 448 ms for ResNet-20 in the same rounds (one thread, float32, other work sharing the CPU), 1.7 times ResNet-20's
+# cost. Training is where the genome is slower: its first two units run four 32-channel bottleneck blocks at the
+# full 28×28 (ResNet-20 keeps only 16 channels there), which the backward pass at batch 128 makes expensive, while
+# at batch 1 (section 9's first table) per-layer overheads weigh more.
 #
 # ## 10 · What the search found — honestly
 #
-# * **The search found a good proxy network, cheaply.** 64 short trainings (about 40 s each on one thread of this
-#   shared CPU) produced a genome that beat ResNet-20 and DenseNet-BC-40 *on the two-epoch proxy* with a fifth to a
-#   third of their parameters. Zoph & Le trained 12,800 networks on 800 GPUs; NASNet used 500 GPUs for 4 days. The
-#   scale here is tiny, and so is the claim: a proxy winner is a candidate, not a result, until it is trained fully.
+# * **The search found a proxy winner, cheaply — and full training did not confirm it.** 64 short trainings (about
+#   40 s each on one thread of this shared CPU) produced a genome that beat ResNet-20 and DenseNet-BC-40 *on the
+#   two-epoch proxy* with a fifth to a third of their parameters. Trained fully with the same recipe as they were, it
+#   reached 91.39%: 2.11 points short of the 93.5% target, below ResNet-20 (93.53%) and DenseNet-BC-40 (93.81%) at
+#   this budget (section 9). The search ranked genomes after 2 epochs on 2,048 images, and that proxy favoured a
+#   small network that starts fast over networks that end well. Zoph & Le trained 12,800 networks on 800 GPUs;
+#   NASNet used 500 GPUs for 4 days. The scale here is tiny, and so is the claim: a proxy winner is a candidate,
+#   not a result.
 # * **Evolution did not beat random search at this budget.** 77.3% against 76.9% mean best over two seeds, within
 #   the spread between seeds. This is the comparison Li & Talwalkar (2019) asked the field to make — and at small
 #   budgets, in a space built from proven blocks where most random genomes are decent, random search is hard to
 #   beat. A method's claim needs the same budget, several seeds and this baseline.
 # * **The search space did much of the work.** ResNet and DenseNet units, pooling rules and width choices are the
-#   designers' knowledge (section 1). Every one of the 64 genomes of the four accuracy-only searches scored at
-#   least 54.6% after two epochs, far above chance (10%).
+#   designers' knowledge (section 1). Every one of the 64 trainings of the four accuracy-only searches scored at
+#   least 54.6% after two epochs (section 7 prints the lowest), far above chance (10%).
 # * **Measure the cost you care about, and measure it well.** Multiply-adds ranked these networks' latency well, but
-#   the time per multiply-add varied ninefold; and latency measured during a search on a busy machine misled the
+#   the time per multiply-add varied twelvefold; and latency measured during a search on a busy machine misled the
 #   latency-aware run (section 8).
-# * **What would make it convincing:** more seeds and a larger budget; re-scoring the top genomes with fresh training
-#   seeds (or a second validation subset) before choosing, to counter the winner's curse; and the full retraining of
-#   the winner against the hand-designed networks at the same recipe (section 9).
+# * **What would make it convincing:** more seeds and a larger budget; a proxy closer to the final training (more
+#   images, more epochs) or a check of how well the proxy ranks a few networks against their full training; re-scoring
+#   the top genomes with fresh training seeds (or a second validation subset) before choosing, to counter the winner's
+#   curse; and retraining several of the top genomes fully, not one, against the hand-designed networks at the same
+#   recipe, as section 9 did for the winner.
 #
 # ## 11 · Try it: mutate and cross genomes
 #
@@ -993,7 +1121,9 @@ Markdown(cheat_sheet("nas"))
 # MnasNet reward: ACC(m)·[LAT(m)/T]^w, w = α if LAT ≤ T else β; soft α = β = −0.07 (2^−0.07 ≈ 0.953), hard
 # α = 0, β = −1 (Section 3, eq. 2). AE-CNN: genome = list of RBU / DBU / PU; one-point crossover A+B, C+D → A+D,
 # C+B; mutation add / remove / modify; binary tournament, rank r of n wins with ((n−r+1)² − (n−r)²)/n²; elitism.
-# Judge a search against random search at the same budget (Li & Talwalkar 2019).
+# Judge a search against random search at the same budget (Li & Talwalkar 2019), and its winner by full training:
+# here the proxy winner (78.6% after 2 epochs on 2,048 images) reached 91.39% trained fully, below ResNet-20's 93.53%
+# on the same recipe.
 
 # %%
 print(f"notebook ran in {(time.perf_counter() - NOTEBOOK_START) / 60:.1f} min "

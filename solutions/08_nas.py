@@ -269,7 +269,8 @@ checks.check_mnasnet_reward(mnasnet_reward, part="hidden")
 #   `previous_channels != F` — both `previous_channels·F + 2F` — else nothing;
 # * "sep k×k" = two rounds of depthwise k×k, pointwise 1×1, BN: `2·(k²F + F² + 2F)`;
 # * "identity" with stride 2 (a reduction cell's operation on h_i or h_{i-1}): ReLU-1×1-BN, `F² + 2F`;
-#   pooling and the plain identity have none. No convolution has a bias.
+#   pooling and the plain identity have none. No convolution has a bias. (NASNet-A's reduction cell has no such
+#   identity; the check also counts a made-up reduction cell that has one.)
 #
 # `CellSpec` とチャネル数から NASNet のセルのパラメータ数を数える `cell_parameters` を書け。
 

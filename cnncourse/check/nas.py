@@ -21,7 +21,8 @@ The checks test behaviour, and a ✗ names the classic mistake it recognises:
 * MnasNet's reward: the **wrong sign of w** (a slower model rewarded; the ratio turned upside down, T/LAT, is
   the same mistake), α and β swapped, β used on both sides, a sum instead of a product, w as a factor;
 * a cell's parameters: the separable convolution counted once instead of twice, BatchNorm forgotten, the
-  depthwise convolution counted as a full one, the input adapters forgotten.
+  depthwise convolution counted as a full one, the input adapters forgotten (both, or only h_{i-1}'s), the
+  strided identity counted as free (tested on a made-up reduction cell: NASNet-A's has no such edge).
 
 The exercises (notebook ``solutions/08_nas.ipynb``):
 
@@ -51,7 +52,15 @@ from cnncourse.models.aecnn import (
     max_pooling_units,
 )
 from cnncourse.models.mnasnet import mnasnet_reward as reference_mnasnet_reward
-from cnncourse.models.nasnet import NASNET_A_NORMAL_CELL, NASNET_A_REDUCTION_CELL, CellSpec, NasNetACell
+from cnncourse.models.nasnet import (
+    H_CURRENT,
+    H_PREVIOUS,
+    NASNET_A_NORMAL_CELL,
+    NASNET_A_REDUCTION_CELL,
+    CellBlock,
+    CellSpec,
+    NasNetACell,
+)
 
 CHAPTER_NAME = "08_nas"
 
@@ -442,12 +451,28 @@ class _NamedCellSpec(CellSpec):
         return f"NASNET_A_{self.name.upper()}_CELL"
 
 
+class _CustomCellSpec(CellSpec):
+    """A made-up cell, printed by its name."""
+
+    def __str__(self) -> str:
+        return f"CellSpec({self.name!r})"
+
+
 _NORMAL = _NamedCellSpec(NASNET_A_NORMAL_CELL.name, NASNET_A_NORMAL_CELL.blocks, NASNET_A_NORMAL_CELL.concat)
 _REDUCTION = _NamedCellSpec(NASNET_A_REDUCTION_CELL.name, NASNET_A_REDUCTION_CELL.blocks,
                             NASNET_A_REDUCTION_CELL.concat)
+#: NASNet-A's reduction cell has no identity on h_i or h_{i-1} (its only identity reads block 2), so this made-up
+#: reduction cell — block 3 becomes identity(h_i) + sep 3×3(h_{i-1}) — is what tests the strided identity's
+#: ReLU-1×1-BN (F² + 2F).
+STRIDED_IDENTITY_CELL = _CustomCellSpec(
+    "reduction with identity(h_i)",
+    NASNET_A_REDUCTION_CELL.blocks[:2] + (CellBlock(H_CURRENT, "identity", H_PREVIOUS, "sep_3x3"),)
+    + NASNET_A_REDUCTION_CELL.blocks[3:],
+    NASNET_A_REDUCTION_CELL.concat,
+)
 
 #: (spec, current_channels, previous_channels, channels, reduction, previous_is_larger): cells of
-#: nasnet_a_cifar_small and of the paper's 6 @ 768 layout.
+#: nasnet_a_cifar_small and of the paper's 6 @ 768 layout, and the made-up cell with a strided identity.
 CELL_CASES: tuple[tuple[CellSpec, int, int, int, bool, bool], ...] = (
     (_NORMAL, 48, 48, 16, False, False),
     (_NORMAL, 96, 48, 16, False, False),
@@ -455,6 +480,7 @@ CELL_CASES: tuple[tuple[CellSpec, int, int, int, bool, bool], ...] = (
     (_NORMAL, 192, 192, 32, False, False),
     (_REDUCTION, 96, 96, 32, True, False),
     (_REDUCTION, 192, 96, 64, True, False),
+    (STRIDED_IDENTITY_CELL, 96, 96, 32, True, False),
 )
 
 
@@ -472,12 +498,12 @@ def reference_cell_parameters(spec: CellSpec, current_channels: int, previous_ch
 
 def _formula(spec: CellSpec, current: int, previous: int, width: int, reduction: bool, larger: bool, *,
              rounds: int = 2, bn: bool = True, full_depthwise: bool = False, adapters: bool = True,
-             strided_identity: bool = True) -> int:
+             previous_adapter: bool = True, strided_identity: bool = True) -> int:
     norm = 2 * width if bn else 0
     total = 0
     if adapters:
         total += current * width + norm
-        if larger or previous != width:
+        if previous_adapter and (larger or previous != width):
             total += previous * width + norm
     for block in spec.blocks:
         for source, op in ((block.left_input, block.left_op), (block.right_input, block.right_op)):
@@ -500,6 +526,14 @@ CELL_MISTAKES: dict[str, Callable[..., int]] = {
     "the input adapters are missing: h_i always passes ReLU-1×1-BN to F channels (C·F + 2F), and h_{i-1} too "
     "(or a factorized reduction, also C·F + 2F) unless it already has F channels at the same size":
         lambda *case: _formula(*case, adapters=False),
+    "the h_{i-1} adapter is missing (h_i's is counted): h_{i-1} is brought to F channels too — by a factorized "
+    "reduction when it is twice as large, else by ReLU-1×1-BN when its width is not F — previous_channels·F + 2F "
+    "either way; only an h_{i-1} that already has F channels at the same size passes unchanged":
+        lambda *case: _formula(*case, previous_adapter=False),
+    "the identity with stride 2 was counted as free: in a reduction cell an identity on h_i or h_{i-1} must halve "
+    "the map, so NASNet makes it ReLU-1×1 conv (stride 2)-BN, F² + 2F parameters (an identity on a block's output "
+    "has stride 1 and none)":
+        lambda *case: _formula(*case, strided_identity=False),
 }
 
 
@@ -529,6 +563,7 @@ __all__ = [
     "MUTATION_PARENTS",
     "REWARD_CASES",
     "REWARD_MISTAKES",
+    "STRIDED_IDENTITY_CELL",
     "TOURNAMENT_FITNESSES",
     "VALIDITY_CASES",
     "check_binary_tournament",

@@ -247,6 +247,57 @@ def test_every_cell_counting_mistake_is_caught_and_named(message: str) -> None:
     assert result.status is Status.FAILED and message in failures(result)
 
 
+def _student_cell_parameters(*, previous_adapter: bool = True, strided_identity: bool = True):
+    """A student's count written from the exercise text, with one term optionally forgotten."""
+
+    def cell_parameters(spec, current_channels: int, previous_channels: int, channels: int, reduction: bool,
+                        previous_is_larger: bool) -> int:
+        f = channels
+        total = current_channels * f + 2 * f
+        if previous_adapter and (previous_is_larger or previous_channels != f):
+            total += previous_channels * f + 2 * f
+        for block in spec.blocks:
+            for source, op in ((block.left_input, block.left_op), (block.right_input, block.right_op)):
+                if op.startswith("sep"):
+                    total += 2 * (int(op[-1]) ** 2 * f + f * f + 2 * f)
+                elif strided_identity and op == "identity" and reduction and source in (0, 1):
+                    total += f * f + 2 * f
+        return total
+
+    return cell_parameters
+
+
+def test_student_cell_count_passes() -> None:
+    assert_passed(checks.check_cell_parameters(_student_cell_parameters()))
+
+
+def test_forgotten_previous_adapter_gets_its_own_message() -> None:
+    result = checks.check_cell_parameters(_student_cell_parameters(previous_adapter=False))
+    assert result.status is Status.FAILED
+    text = failures(result)
+    assert "the h_{i-1} adapter is missing (h_i's is counted)" in text
+    assert "the input adapters are missing" not in text and "2·(k²F + F² + 2F) per sep" not in text
+
+
+def test_nasnet_a_has_no_strided_identity_so_a_custom_cell_tests_it() -> None:
+    from cnncourse.models.nasnet import NASNET_A_REDUCTION_CELL
+
+    def strided_identities(spec) -> int:
+        return sum(op == "identity" and source in (0, 1) for block in spec.blocks
+                   for source, op in ((block.left_input, block.left_op), (block.right_input, block.right_op)))
+
+    assert strided_identities(NASNET_A_REDUCTION_CELL) == 0
+    custom = [case for case in checks.CELL_CASES if case[0] is checks.STRIDED_IDENTITY_CELL]
+    assert len(custom) == 1 and custom[0][4] and strided_identities(custom[0][0]) == 1
+    forgetful = _student_cell_parameters(strided_identity=False)
+    # On NASNet-A's own cells the forgotten term makes no difference; only the custom cell catches it.
+    assert all(forgetful(*case) == checks.reference_cell_parameters(*case)
+               for case in checks.CELL_CASES if case[0] is not checks.STRIDED_IDENTITY_CELL)
+    result = checks.check_cell_parameters(forgetful)
+    assert result.status is Status.FAILED
+    assert "the identity with stride 2 was counted as free" in failures(result)
+
+
 # --------------------------------------------------------------------------- the notebooks
 
 
