@@ -685,8 +685,10 @@ print(f"one training step of 128 images: {per_step:.2f} s with {torch.get_num_th
       f"{per_step * 469 / 60:.0f} min per epoch here, {per_step * 469 * 10 / 60:.0f} min for the reference's 10 epochs")
 
 # %% [markdown]
-# One training step of 128 images took 7.54 s in the stored run, on one thread (it depends on what else shares
-# the CPU): 59 minutes or more per epoch, about ten hours or more for the ten epochs — which is why the reference checkpoint was not trained on this machine. The live run's
+# One training step of 128 images took 7.54 s in the stored run, on one thread in float32 while other work shared
+# the CPU: at that rate 59 minutes per epoch and about ten hours for the ten epochs. The manifest's 15.2 minutes
+# per epoch (about 2.5 hours for the run) were measured on two idle threads of a Xeon with bfloat16; either way
+# the run did not fit beside this course's other reference runs, so the checkpoint is not trained yet. The live run's
 # accuracies above (47.9% and 56.2% after two epochs on 2,000 images) show only that the pipeline learns.
 #
 # ## 10 · Try it: φ, α, β, γ
