@@ -237,9 +237,7 @@ def shipped_metadata(name: str) -> dict:
 
 def test_stored_checkpoint_output_shows_the_installed_checkpoint() -> None:
     metadata = shipped_metadata(CHECKPOINT)
-    from cnncourse.references import MANIFEST
-
-    target = next(item for item in MANIFEST if item.name == CHECKPOINT).target
+    target = shipped.SEARCHED_TARGET
     text = stored_text("CHECKPOINT = ")
     assert "not trained yet" not in text
     assert (f"{metadata['test_accuracy']:.2%}", target) == ("91.39%", 0.935)
@@ -335,7 +333,7 @@ def test_retrain_command_is_the_manifest_recipe() -> None:
     entry = next((item for item in MANIFEST if item.name == CHECKPOINT), None)
     if entry is not None:  # once the lead has merged the manifest entry, both must agree
         assert (entry.model, entry.recipe, entry.epochs, entry.seed) == ("aecnn_searched", "fast", 10, 0)
-        assert entry.target == shipped.SEARCHED_TARGET
+        assert entry.target in (shipped.SEARCHED_TARGET, None)  # None once the lead records the miss there
 
 
 # ---------------------------------------------------------------------------------------------------
