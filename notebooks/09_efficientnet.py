@@ -92,9 +92,11 @@ print("fast mode:", fast_mode())
 # %% [markdown]
 # ## 1 · The problem: scaling one dimension saturates
 #
-# The families this course has met were usually scaled in one way: ResNet by depth (ResNet-18 to ResNet-200),
-# Wide ResNet and MobileNet by width (channels), while GPipe, then the most accurate ImageNet network (84.3%
-# top-1), took 480×480 inputs — the paper's examples (Sections 1 and 3.2). Section 3.2 of the paper scales its own baseline (B0, section 4 below) one dimension
+# The paper's examples (Sections 1 and 3.2): ResNet was scaled by depth (ResNet-18 to ResNet-200), Wide ResNet
+# and MobileNets by width (channels), while GPipe, then the most accurate ImageNet network (84.3% top-1), took
+# 480×480 inputs. Chapter 05's MobileNet also had a resolution multiplier, and chapter 02's WRN-n-k sets depth and
+# width together, but each by hand, with no rule tying the dimensions to each other — that rule is the paper's
+# point. Section 3.2 of the paper scales its own baseline (B0, section 4 below) one dimension
 # at a time and finds, in Fig. 3, that each helps but the gain shrinks: "the accuracy gain quickly saturate after
 # reaching 80%" (Fig. 3 caption), over width multipliers up to w = 5.0, depths up to d = 8.0 and resolutions up
 # to r = 2.5 (560×560). Its **Observation 1**: "Scaling up any dimension of network width, depth, or
@@ -687,7 +689,7 @@ print(f"one training step of 128 images: {per_step:.2f} s with {torch.get_num_th
 # %% [markdown]
 # One training step of 128 images took 7.54 s in the stored run, on one thread in float32 while other work shared
 # the CPU: at that rate 59 minutes per epoch and about ten hours for the ten epochs. The manifest's 15.2 minutes
-# per epoch (about 2.5 hours for the run) were measured on two idle threads of a Xeon with bfloat16; either way
+# per epoch (about 2.5 hours for the run) were measured on two threads of a bfloat16 Xeon; either way
 # the run did not fit beside this course's other reference runs, so the checkpoint is not trained yet. The live run's
 # accuracies above (47.9% and 56.2% after two epochs on 2,000 images) show only that the pipeline learns.
 #

@@ -444,8 +444,24 @@ def _check_stochastic_depth(checker: Checker, description: str, block: nn.Module
                        f"{p:g}: apply StochasticDepth(p, 'row') (or your own per-sample Bernoulli mask) to the "
                        "branch before adding the input, in training mode.")
     elif "by_p" in kinds and "dropped" in kinds and "other" not in kinds:
-        checker.failed(name, f"kept branches are divided by p = {p:g}; they must be divided by the survival "
-                       f"probability 1 − p = {1 - p:g}. " + BLOCK_MESSAGES["survival"])
+        # Say "you keep with probability p" only when the dropped count shows it: a block that drops with p
+        # correctly and only divides by the wrong number must not be told its draw is wrong.
+        dropped, n = kinds.count("dropped"), len(kinds)
+        low, high = dropped_bounds(p, n)
+        swapped_low, swapped_high = dropped_bounds(1 - p, n)
+        message = (f"kept branches are divided by p = {p:g}; they must be divided by the survival probability "
+                   f"1 − p = {1 - p:g}.")
+        if swapped_low <= dropped <= swapped_high and not low <= dropped <= high:
+            message += (f" And {dropped} of {n} samples dropped their branch, about n·(1 − p) = {n * (1 - p):.0f}: "
+                        + BLOCK_MESSAGES["survival"])
+        elif low <= dropped <= high:
+            message += (f" Your draw is right ({dropped} of {n} samples dropped their branch, about n·p = "
+                        f"{n * p:.0f}); only the scale is wrong: divide kept branches by 1 − p, not p.")
+        else:
+            message += (f" Also, {dropped} of {n} samples dropped their branch; with p = {p:g} about {n * p:.0f} "
+                        f"should (accepted {math.ceil(low)}–{math.floor(high)}): drop each sample's branch with "
+                        "probability p, one draw per sample.")
+        checker.failed(name, message)
     elif "other" in kinds:
         checker.failed(name, "in training mode some samples are neither x (branch dropped) nor x + branch / (1 − p) "
                        "(kept): drop per sample (one draw per sample, not per element or per channel) and scale "

@@ -229,6 +229,26 @@ def test_p_used_as_survival_probability_and_divided_by_p_fails() -> None:
     result = checks.check_mbconv(Student)
     assert result.status is Status.FAILED
     assert "p is the *drop* probability" in failures(result), failures(result)
+    assert "kept branches are divided by p = 0.2" in failures(result), failures(result)
+
+
+def test_correct_drop_but_divided_by_p_is_not_told_it_keeps_with_probability_p() -> None:
+    # drops with p (right), divides kept branches by p (wrong): the message must name only the scale
+    class Student(Block):
+        def forward(self, x: Tensor) -> Tensor:
+            out = self.block(x)
+            if self.residual and self.training and self.p > 0:
+                out = out * torch.empty(x.shape[0], 1, 1, 1).bernoulli_(1 - self.p) / self.p
+            return out + x if self.residual else out
+
+    result = checks.check_mbconv(Student)
+    assert result.status is Status.FAILED
+    failed = [prop.name for prop in result.properties if not prop.passed]
+    assert failed == ["stochastic depth of MBConvBlock(40, 40, 6, 5, 1, 0.2) in training mode"], failed
+    text = failures(result)
+    assert "kept branches are divided by p = 0.2" in text and "divided by the survival probability 1 − p = 0.8" in text
+    assert "Your draw is right" in text and "only the scale is wrong" in text, text
+    assert "p is the *drop* probability" not in text and "keeps each branch with probability p" not in text, text
 
 
 @pytest.mark.parametrize("draw", [
