@@ -29,7 +29,10 @@ ACCURACY_TARGETS = {name: target for name, target in SHIPPED_REFERENCES.items() 
 #: Shipped checkpoints that miss their target, with the accuracy they recorded: each is shipped as measured, its
 #: chapter and cnncourse/checkpoints/README.md say by how much it misses, and `references` marks it ✗. A retrained
 #: checkpoint must meet the target or be entered here with its new figure.
-RECORDED_MISSES = {"aecnn_searched_fashion_mnist_10ep": 0.9139}
+RECORDED_MISSES = {
+    "mobilenet_v3_small_cifar_fashion_mnist_10ep": 0.9358,
+    "aecnn_searched_fashion_mnist_10ep": 0.9139,
+}
 #: Chapter 02's three networks, said to share chapter 01's ResNet-20 recipe and epochs.
 CHAPTER_02_REFERENCES = ["resnet20_fashion_mnist", "wrn_10_2_fashion_mnist", "wrn_16_2_fashion_mnist"]
 DEGRADATION_RUNS = {name: f"{name}_fashion_mnist_4ep" for name in ("plain20", "plain56", "resnet20", "resnet56")}
