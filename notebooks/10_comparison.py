@@ -108,12 +108,12 @@ print(roster)
 # NBVAL_CHECK_OUTPUT
 references = compare.load_references(roster)
 costs = compare.measure_costs(references)
-print(f"{'checkpoint':<40} {'architecture':<18} {'parameters':>11} {'MACs / image':>13}  as recorded")
+print(f"{'checkpoint':<44} {'architecture':<24} {'parameters':>11} {'MACs / image':>13}  as recorded")
 for name, model in references.items():
     params, macs = costs[name]
     metadata = model.checkpoint_metadata
     same = params == metadata["params"] and macs == metadata["macs"]
-    print(f"{name:<40} {metadata['architecture']:<18} {params:>11,} {macs:>13,}  {'yes' if same else 'NO'}")
+    print(f"{name:<44} {metadata['architecture']:<24} {params:>11,} {macs:>13,}  {'yes' if same else 'NO'}")
 
 # %% [markdown]
 # ## 4 · Measure: accuracy, latency, memory
@@ -131,7 +131,7 @@ print(f"re-measured {len(accuracy)} checkpoints on {next(iter(accuracy.values())
 for name, (value, count) in accuracy.items():
     recorded = references[name].checkpoint_metadata["test_accuracy"]
     tta = references[name].checkpoint_metadata["history"]["config"].get("flip_tta", False)
-    print(f"  {name:<40} {value:.2%}   recorded at the end of training: {recorded:.2%}"
+    print(f"  {name:<44} {value:.2%}   recorded at the end of training: {recorded:.2%}"
           f"{' (with flip TTA)' if tta else ''}")
 
 # %% [markdown]
@@ -237,12 +237,16 @@ print("on the front (multiply-adds):", ", ".join(row.name for row in front_macs)
 print("on the front (latency, batch 64):", ", ".join(row.name for row in front_latency))
 
 # %% [markdown]
+# In the stored run the multiply-adds front starts with MobileNet v3-Small's checkpoint — the fewest multiply-adds
+# of the table — while the latency front leaves it out: at batch 64 it took longer than the ResNet-20s with twice
+# its multiply-adds (section 6 measures why).
+#
 # Read the picture with the noise floor of section 4 in mind: a point is "beaten" only by a margin larger than
 # the scatter of equal networks, and accuracy differences of a tenth of a point or two are within what another
 # seed changes (two seeds of ResNet-20 on the fast recipe differed by 0.11 points, `benchmarks/README.md`). The
 # runs are also not all trained alike: the `_4ep` ones had 4 epochs, chapters 01–02's main runs 35 with the
-# textbook recipe, chapters 03–04's 10 with the fast recipe. So the front says which *checkpoints* are worth
-# keeping, not which *architecture* is better — for that, compare rows trained alike (chapters 03–09 share one
+# textbook recipe, and the runs of chapters 03, 04, 07 and 08 had 10 with the fast recipe. So the front says which
+# *checkpoints* are worth keeping, not which *architecture* is better — for that, compare rows trained alike (chapters 03–09 share one
 # recipe and budget for exactly this reason).
 
 # %% [markdown]
@@ -269,6 +273,7 @@ with one_thread():
                                                    input_sizes={name: (3, 224, 224) for name in FAMILY_PICKS},
                                                    clock=time.thread_time)
 imagenet_macs = {name: profile.count_macs(net, (3, 224, 224)) for name, net in imagenet_nets.items()}
+depthwise_networks = {name for name, net in imagenet_nets.items() if compare.uses_depthwise(net)}
 del imagenet_nets
 base = imagenet_latency["resnet18"].median_ms / imagenet_macs["resnet18"]
 print(f"224×224, batch 1, 1 thread, CPU time, median of {len(imagenet_latency['resnet18'].times_ms)} rounds")
@@ -277,21 +282,21 @@ for name in FAMILY_PICKS:
     ms, macs = imagenet_latency[name].median_ms, imagenet_macs[name]
     print(f"{name:<20} {format_count(macs):>8} {macs / imagenet_macs['resnet18']:>11.2f} {ms:>8.1f} "
           f"{ms / imagenet_latency['resnet18'].median_ms:>11.2f} {ms / macs / base:>25.2f}")
-DEPTHWISE_FAMILIES = {"mobilenet", "nas", "efficientnet"}  # the families built from depthwise convolutions
 
 
-def per_mac_summary(latency: dict, macs: dict, reference: str) -> dict[str, float]:
-    """Time per multiply-add relative to ``reference``, and the range of the depthwise families and the rest."""
+def per_mac_summary(latency: dict, macs: dict, reference: str, depthwise: set[str]) -> dict[str, float]:
+    """Time per multiply-add relative to ``reference``, and its range over the networks with depthwise
+    convolutions (chosen by their layers, `compare.uses_depthwise`) and over the rest."""
     rate = {name: latency[name].median_ms / macs[name] / (latency[reference].median_ms / macs[reference])
             for name in latency}
-    for label, chosen in [("depthwise families", True), ("the others", False)]:
-        values = {name: value for name, value in rate.items() if (model_info(name).family in DEPTHWISE_FAMILIES) == chosen}
+    for label, chosen in [("with depthwise convolutions", True), ("the others", False)]:
+        values = {name: value for name, value in rate.items() if (name in depthwise) == chosen}
         low, high = min(values, key=values.get), max(values, key=values.get)
         print(f"{label}: time per MAC ×{values[low]:.2f} ({low}) to ×{values[high]:.2f} ({high}) {reference}'s")
     return rate
 
 
-imagenet_rate = per_mac_summary(imagenet_latency, imagenet_macs, "resnet18")
+imagenet_rate = per_mac_summary(imagenet_latency, imagenet_macs, "resnet18", depthwise_networks)
 
 # %%
 SMALL_ARCHITECTURES = list(dict.fromkeys(entry.model for entry in MANIFEST))
@@ -302,6 +307,7 @@ with one_thread():
                                                 input_sizes={name: (1, 28, 28) for name in small_nets},
                                                 clock=time.thread_time)
 small_macs = {name: profile.count_macs(net, (1, 28, 28)) for name, net in small_nets.items()}
+depthwise_networks |= {name for name, net in small_nets.items() if compare.uses_depthwise(net)}
 del small_nets
 small_base = small_latency["resnet20"].median_ms / small_macs["resnet20"]
 print(f"1×28×28, batch 64, 1 thread, CPU time, median of {len(small_latency['resnet20'].times_ms)} rounds")
@@ -310,7 +316,7 @@ for name in SMALL_ARCHITECTURES:
     ms, macs = small_latency[name].median_ms, small_macs[name]
     print(f"{name:<26} {format_count(macs):>8} {macs / small_macs['resnet20']:>11.2f} {ms:>8.1f} "
           f"{ms / small_latency['resnet20'].median_ms:>11.2f} {ms / macs / small_base:>25.2f}")
-small_rate = per_mac_summary(small_latency, small_macs, "resnet20")
+small_rate = per_mac_summary(small_latency, small_macs, "resnet20", depthwise_networks)
 
 # %%
 figure = Figure(figsize=(12, 4.4), layout="constrained")
@@ -336,17 +342,18 @@ display(figure)
 
 # %% [markdown]
 # Points above the grey line take longer than their multiply-adds would at ResNet's rate. The two summary lines
-# under each table give the range of "time per MAC" for the families built from depthwise convolutions (MobileNet
-# v1–v3, MnasNet, EfficientNet) and for the others. Rerun the cells and the numbers move, by more at 224×224 and
+# under each table give the range of "time per MAC" for the networks with depthwise convolutions (MobileNet
+# v1–v3, MnasNet, EfficientNet; picked by their layers, so chapter 08's searched genome, built from ResNet and
+# DenseNet units, counts among the others) and for the rest. Rerun the cells and the numbers move, by more at 224×224 and
 # batch 1 than at batch 64, so read the pattern rather than the digits. In the stored run every network built
-# from inverted residuals (MobileNet v2 and v3, MnasNet, EfficientNet) spent more time per multiply-add than
-# ResNet in both settings; MobileNet v1, whose multiply-adds sit almost all in 1×1 convolutions — large matrix
+# from inverted residuals (MobileNet v2 and v3 and EfficientNet in both settings, MnasNet at 224×224, the only
+# setting it is measured in) spent more time per multiply-add than ResNet; MobileNet v1, whose multiply-adds sit almost all in 1×1 convolutions — large matrix
 # products (chapter 05) — stayed within a factor of two of ResNet's rate. Among the networks without depthwise
 # convolutions, DenseNet-BC was the slowest per multiply-add at 28×28: its concatenations copy data that no
 # multiply-add counts. Chapter 05 measured why depthwise layers fall behind on this CPU: they move
 # data at a fraction of what the memory bus could deliver, limited by the kernel, with very little arithmetic per
 # byte moved. Phones and GPUs have other kernels and other ratios (MobileNet v3's Table 3 gives Pixel-1 times;
-# ShuffleNet V2 — Ma et al., 2018, arXiv:1807.11164, Section 2 and Fig. 1 — measured a GPU and an ARM phone and
+# ShuffleNet V2 — Ma et al., 2018, arXiv:1807.11164, Section 1 and Fig. 1 — measured a GPU and an ARM phone and
 # concluded that FLOPs are an indirect measure of speed, because memory access cost and the degree of parallelism
 # also decide it).
 #
@@ -377,11 +384,16 @@ for row in zoo:
 # %% [markdown]
 # Where our counts and the papers' differ, the chapters said why: torchvision's ResNet-50 measures 4.09G
 # multiply-adds against the paper's 3.8 × 10⁹ "FLOPs" because it strides the 3×3 convolution instead of the first
-# 1×1 ("v1.5", chapter 01); MobileNet v2 measures 3.50M parameters against the paper's 3.4M (chapter 06);
+# 1×1 ("v1.5", chapter 01), and timm's SE-ResNet-50 the same way (4.09G against SENet's 3.87 GFLOPs, Table 2;
+# chapter 03); MobileNet v2 measures 3.50M parameters against the paper's 3.4M (chapter 06);
 # EfficientNet's "FLOPS" are multiply-adds (B0: 0.39B in Table 2, 385.8M here). `mnasnet1_0` has no figure
 # because torchvision builds MnasNet-B1 (no SE), not the paper's headline MnasNet-A1 (75.2%, Table 1); DenseNet-161
 # comes from the authors' code release, not from the paper's Table 3. A common study note puts ImageNet
 # accuracies of different protocols in one column; they are not comparable.
+#
+# These are the papers' figures, not those of the weights you can download: torchvision documents its own on each
+# weights enum (`ResNet18_Weights.IMAGENET1K_V1.meta["_metrics"]`: 69.758% top-1 with one crop, against the
+# paper's 72.12% with ten), and timm on its model cards. A learner who loads released weights measures those.
 #
 # The picture the papers tell, in their own numbers: accuracy against our multiply-add count, one line per family.
 
@@ -494,10 +506,11 @@ if runner_up:
 #   shortlist on the phone. The MobileNets of chapters 05–07 were designed for exactly that step, but on 28×28
 #   images the course's small-image versions carry more parameters than ResNet-20 (chapter 07, section 9:
 #   1,527,818 for MobileNet v3-Small against ResNet-20's 269,434), so on this data a small ResNet can win the
-#   shortlist — and section 6 shows that fewer multiply-adds would not have made them faster here anyway.
+#   shortlist (the one trained so far, MobileNet v3-Small, scored 93.25% here, outside the half point) — and
+#   section 6 shows that fewer multiply-adds would not have made them faster here anyway.
 # * **GPU server.** A server serving large batches is paid per image, and it has memory to spare: accuracy comes
 #   first, then throughput at large batches. GPU time cannot be measured on this machine (it has no GPU), and
-#   throughput on this CPU does not predict it: ShuffleNet V2 (Ma et al., 2018, Section 2 and Fig. 1) measured
+#   throughput on this CPU does not predict it: ShuffleNet V2 (Ma et al., 2018, Section 1 and Fig. 1) measured
 #   networks of equal FLOPs running at different speeds on a GPU, and a GPU's ordering of two networks need not be
 #   this CPU's. So the pick is the most accurate checkpoint, and the next step is to time it
 #   against its neighbours on the server's GPU at the batch size it will serve.
@@ -531,7 +544,7 @@ def show_constraint(cost_label: str, points: float) -> None:
     for row in sorted(candidates, key=lambda r: getattr(r, cost)):
         value = getattr(row, cost) * unit[1]
         shown = f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
-        print(f"  {row.name:<40} {row.accuracy:.2%}  {cost_label}: {shown}{unit[0]}"
+        print(f"  {row.name:<44} {row.accuracy:.2%}  {cost_label}: {shown}{unit[0]}"
               f"{'  (on the Pareto front)' if row in front else ''}")
 
 

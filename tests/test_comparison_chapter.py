@@ -155,6 +155,24 @@ def test_the_picks_follow_from_the_stored_numbers() -> None:
     assert float(measured[classroom][6]) == min(float(measured[name][6]) for name in within)
 
 
+def test_the_fronts_the_prose_describes() -> None:
+    text = stored_text("def front_plot(")
+    macs_front = re.search(r"on the front \(multiply-adds\): (.*)", text)[1].split(", ")
+    latency_front = re.search(r"on the front \(latency, batch 64\): (.*)", text)[1].split(", ")
+    measured, _ = stored_table()
+    v3 = "mobilenet_v3_small_cifar_fashion_mnist_10ep"
+    # "the multiply-adds front starts with MobileNet v3-Small's checkpoint, the fewest multiply-adds of the table"
+    assert macs_front[0] == v3 and "multiply-adds front starts with MobileNet v3-Small's checkpoint" in prose()
+    # "the latency front leaves it out: at batch 64 it took longer than the ResNet-20s"
+    assert v3 not in latency_front
+    resnets = [name for name in measured if name.startswith("resnet20_")]
+    assert all(float(measured[v3][6]) > float(measured[name][6]) for name in resnets)
+    # "MobileNet v3-Small, scored 93.25% here, outside the half point"
+    accuracy = {name: values[0] for name, values in stored_accuracy().items()}
+    assert f"MobileNet v3-Small, scored {accuracy[v3]:.2f}% here, outside the half point" in prose()
+    assert accuracy[v3] < max(accuracy.values()) - 0.5
+
+
 def per_mac_rows(marker: str) -> dict[str, float]:
     """{network: time per MAC relative to ResNet} from a section-6 table's stored output."""
     return {line.split()[0]: float(line.split()[-1]) for line in stored_text(marker).splitlines()
@@ -162,23 +180,36 @@ def per_mac_rows(marker: str) -> dict[str, float]:
 
 
 def test_the_per_mac_summaries_are_the_printed_ratios_and_the_prose_holds() -> None:
-    from cnncourse.models import model_info
+    import torch
 
-    for marker in ("FAMILY_PICKS = [", "SMALL_ARCHITECTURES = list("):
+    from cnncourse.models import create_model
+
+    for marker, size in (("FAMILY_PICKS = [", {}), ("SMALL_ARCHITECTURES = list(", {"in_channels": 1})):
         rows = per_mac_rows(marker)
+        with torch.device("meta"):
+            depthwise = {name: value for name, value in rows.items()
+                         if compare.uses_depthwise(create_model(name, **size))}
+        others = {name: value for name, value in rows.items() if name not in depthwise}
+        summaries = {match[1]: (match[3], match[5]) for match in re.finditer(
+            r"^(with depthwise convolutions|the others): time per MAC ×([\d.]+) \((\w+)\) to ×([\d.]+) \((\w+)\)",
+            stored_text(marker), re.MULTILINE)}
+        # the two lines give the range of each group, chosen by the networks' layers
+        assert summaries["with depthwise convolutions"] == (min(depthwise, key=depthwise.get),
+                                                            max(depthwise, key=depthwise.get)), marker
+        assert summaries["the others"] == (min(others, key=others.get), max(others, key=others.get)), marker
         for match in re.finditer(r"×([\d.]+) \((\w+)\) to ×([\d.]+) \((\w+)\)", stored_text(marker)):
             assert rows[match[2]] == float(match[1]) and rows[match[4]] == float(match[3])
-        depthwise = {name: value for name, value in rows.items()
-                     if model_info(name).family in {"mobilenet", "nas", "efficientnet"}}
-        others = {name: value for name, value in rows.items() if name not in depthwise}
         inverted = [name for name in depthwise if not name.startswith("mobilenet_v1")]
         v1 = next(name for name in rows if name.startswith("mobilenet_v1"))
-        # "every network built from inverted residuals spent more time per multiply-add than ResNet in both
-        # settings; MobileNet v1 stayed within a factor of two of ResNet's rate"
+        # "every network built from inverted residuals (MobileNet v2 and v3 and EfficientNet in both settings,
+        # MnasNet at 224×224) spent more time per multiply-add than ResNet; MobileNet v1 stayed within a factor
+        # of two of ResNet's rate"
         assert inverted and all(rows[name] > 1.0 for name in inverted), marker
+        assert ("mnasnet1_0" in inverted) == marker.startswith("FAMILY")
         assert 0.5 < rows[v1] < 2.0, marker
         if not marker.startswith("FAMILY"):  # "DenseNet-BC was the slowest per multiply-add at 28×28" of the rest
             assert max(others, key=others.get) == "densenet_bc_40_12"
+            assert "aecnn_searched" in others  # built from ResNet and DenseNet units, no depthwise layer
     assert list(rows) == list(dict.fromkeys(entry.model for entry in MANIFEST))
 
 
