@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from cnncourse import compare, pretrained
@@ -19,30 +18,15 @@ from cnncourse.quiz import cheat_sheet
 from cnncourse.quiz.bank import COURSE_CHAPTERS, chapter_title, load_bank
 from cnncourse.references import MANIFEST
 
+from stored_notebook import StoredNotebook
+
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "10_comparison.ipynb"
-SOURCE = ROOT / "notebooks" / "10_comparison.py"
+CHAPTER = StoredNotebook("10_comparison")
+NOTEBOOK, SOURCE = CHAPTER.ipynb, CHAPTER.source
 
 
-def notebook() -> nbformat.NotebookNode:
-    return nbformat.read(NOTEBOOK, as_version=4)
-
-
-def code_cell(cell_marker: str) -> nbformat.NotebookNode:
-    for cell in notebook().cells:
-        if cell.cell_type == "code" and cell_marker in cell.source:
-            return cell
-    raise AssertionError(f"no code cell contains {cell_marker!r}")
-
-
-def stored_text(cell_marker: str) -> str:
-    """The stored stream output of the code cell whose source contains ``cell_marker``."""
-    cell = code_cell(cell_marker)
-    return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
-
-
-def prose() -> str:
-    return " ".join(re.sub(r"\n#\s?", " ", SOURCE.read_text(encoding="utf-8")).split())
+notebook, code_cell = CHAPTER.notebook, CHAPTER.code_cell
+stored_text, prose = CHAPTER.stored_text, CHAPTER.prose
 
 
 def stored_table() -> tuple[dict[str, list[str]], list[str]]:

@@ -17,7 +17,6 @@ import statistics
 from pathlib import Path
 from types import SimpleNamespace
 
-import nbformat
 import pytest
 import torch
 from torch import nn
@@ -40,9 +39,11 @@ from cnncourse.models.efficientnet import (
 )
 from cnncourse.train import History
 
+from stored_notebook import StoredNotebook
+
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "09_efficientnet.ipynb"
-SOURCE = ROOT / "notebooks" / "09_efficientnet.py"
+CHAPTER = StoredNotebook("09_efficientnet")
+NOTEBOOK, SOURCE = CHAPTER.ipynb, CHAPTER.source
 CHECKPOINT = "efficientnet_small_fashion_mnist_10ep"
 RESULTS = ROOT / "cnncourse" / "checkpoints" / "scaling"
 
@@ -56,21 +57,7 @@ TABLE1 = [("Conv3x3", "224×224", 32, 1), ("MBConv1, k3x3", "112×112", 16, 1), 
           ("Conv1x1 & Pooling & FC", "7×7", 1280, 1)]
 
 
-def notebook() -> nbformat.NotebookNode:
-    return nbformat.read(NOTEBOOK, as_version=4)
-
-
-def stored_text(cell_marker: str) -> str:
-    """The stored stream output of the code cell whose source contains ``cell_marker``."""
-    for cell in notebook().cells:
-        if cell.cell_type == "code" and cell_marker in cell.source:
-            return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
-    raise AssertionError(f"no code cell contains {cell_marker!r}")
-
-
-def prose() -> str:
-    """The notebook's source with the markdown cells' line breaks and comment marks removed."""
-    return " ".join(re.sub(r"\n#\s?", " ", SOURCE.read_text(encoding="utf-8")).split())
+notebook, stored_text, prose = CHAPTER.notebook, CHAPTER.stored_text, CHAPTER.prose
 
 
 def test_stored_outputs_come_from_a_default_run() -> None:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
-import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
@@ -36,27 +34,14 @@ from cnncourse.models.mobilenet import (
 )
 from cnncourse.train import History
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "07_mobilenet_v3.ipynb"
-SOURCE = ROOT / "notebooks" / "07_mobilenet_v3.py"
+from stored_notebook import StoredNotebook
+
+CHAPTER = StoredNotebook("07_mobilenet_v3")
+NOTEBOOK, SOURCE = CHAPTER.ipynb, CHAPTER.source
 CHECKPOINT = "mobilenet_v3_small_cifar_fashion_mnist_10ep"
 
 
-def notebook() -> nbformat.NotebookNode:
-    return nbformat.read(NOTEBOOK, as_version=4)
-
-
-def stored_text(cell_marker: str) -> str:
-    """The stored stream output of the code cell whose source contains ``cell_marker``."""
-    for cell in notebook().cells:
-        if cell.cell_type == "code" and cell_marker in cell.source:
-            return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
-    raise AssertionError(f"no code cell contains {cell_marker!r}")
-
-
-def prose() -> str:
-    """The notebook's source with the markdown cells' line breaks and comment marks removed."""
-    return " ".join(re.sub(r"\n#\s?", " ", SOURCE.read_text(encoding="utf-8")).split())
+notebook, stored_text, prose = CHAPTER.notebook, CHAPTER.stored_text, CHAPTER.prose
 
 
 def test_stored_outputs_come_from_a_default_run() -> None:
