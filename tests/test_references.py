@@ -125,4 +125,8 @@ def test_every_shipped_checkpoint_is_in_the_manifest_and_none_is_stale() -> None
     for status in statuses:
         if status.entry.name in shipped:
             assert status.state == "present", (status.entry.name, status.detail)
-            assert status.meets_target in (None, True), status.entry.name
+            if status.meets_target is False:  # shipped as measured: the checkpoints README must state the miss
+                readme = " ".join((PACKAGE_CHECKPOINTS / "README.md").read_text(encoding="utf-8").split())
+                assert f"{status.test_accuracy:.2%}, short of" in readme, (
+                    f"{status.entry.name} misses its target ({status.test_accuracy:.2%} < {status.entry.target:.1%}): "
+                    "say so in cnncourse/checkpoints/README.md, or retrain it")
